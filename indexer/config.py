@@ -1,0 +1,172 @@
+"""Load and check the config file: TOML → :class:`schemas.config.Config`.
+
+Where the file comes from: ``--config PATH``, else ``DEPIN_CONFIG``, else ``./depin.toml``;
+a missing default file means an empty configuration (enough for ``migrate`` and ``db``).
+``DEPIN_DATABASE_URL`` overrides ``[database] url``. Every problem is reported with its key
+path (``chains.polygon.rpc[0]: not an http(s) URL``) and the CLI exits with code 2.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from indexer.errors import ConfigError
+from schemas.config import CHAIN_NAME, Config, EvmChain, SolanaChain
+
+DEFAULT_CONFIG = Path("depin.toml")
+_EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_BASE58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")
+_TOKEN_ROLES = ("burn_revenue", "mint_rewards")
+
+
+class Environment(BaseSettings):
+    """Settings read from ``DEPIN_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DEPIN_", extra="ignore")
+
+    config: Path | None = None
+    database_url: str | None = None
+    data_dir: Path | None = None
+
+
+def load_config(path: str | Path | None = None, env: Environment | None = None) -> Config:
+    """Read, validate and cross-check the config; raise :class:`ConfigError` naming each problem."""
+    env = env or Environment()
+    explicit = path is not None or env.config is not None
+    source = Path(path) if path is not None else (env.config or DEFAULT_CONFIG)
+    if source.exists():
+        try:
+            raw = tomllib.loads(source.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(source), [f"not valid TOML: {exc}"]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(str(source), [f"cannot read the file: {exc}"]) from None
+    elif explicit:
+        raise ConfigError(str(source), ["the file does not exist"])
+    else:
+        raw = {}
+    config = parse_config(raw, str(source))
+    if env.database_url:
+        try:
+            config.database = config.database.model_validate({**config.database.model_dump(), "url": env.database_url})
+        except ValidationError as exc:
+            raise ConfigError("DEPIN_DATABASE_URL", [e["msg"] for e in exc.errors()]) from None
+    return config
+
+
+def parse_config(raw: dict[str, Any], source: str = "<config>") -> Config:
+    """Validate a parsed TOML document; raise :class:`ConfigError` listing every problem."""
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(err) for err in exc.errors()]) from None
+    problems = _cross_check(config)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for i, part in enumerate(loc):
+        # The discriminated union adds the tag ('evm'/'solana') to the location; the
+        # user never wrote that key, so it would only confuse.
+        if i == 2 and loc[0] == "chains" and part in ("evm", "solana"):
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _describe(err: Any) -> str:
+    kind = err["type"]
+    loc = _path(tuple(err["loc"]))
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key"
+    if kind == "missing":
+        return f"{loc}: required key is missing"
+    if kind == "union_tag_invalid":
+        return f'{loc}.kind: must be "evm" or "solana", got {err["input"].get("kind")!r}'
+    if kind == "union_tag_not_found":
+        return f'{loc}.kind: required key is missing ("evm" or "solana")'
+    message = err["msg"].removeprefix("Value error, ")
+    return f"{loc}: {message}"
+
+
+def _address_problem(kind: str, address: str) -> str | None:
+    if kind == "evm":
+        return None if _EVM_ADDRESS.match(address) else "not a 0x-prefixed 20-byte hex address"
+    return None if _BASE58.match(address) else "not a base58 Solana address"
+
+
+def _normalise(kind: str, address: str) -> str:
+    return address.lower() if kind == "evm" else address
+
+
+def _cross_check(config: Config) -> list[str]:
+    """Rules that relate tables to each other; fixes the text form of EVM addresses."""
+    problems: list[str] = []
+    for name in config.chains:
+        if not CHAIN_NAME.match(name):
+            problems.append(
+                f"chains.{name}: a chain name is lower-case letters, digits, '-' or '_', starting with a letter"
+            )
+    known = ", ".join(sorted(config.chains)) or "none"
+    seen_tokens: dict[tuple[str, str], int] = {}
+    for i, token in enumerate(config.tokens):
+        chain = config.chains.get(token.chain)
+        if chain is None:
+            problems.append(f"tokens[{i}].chain: unknown chain {token.chain!r} (configured: {known})")
+            continue
+        if token.address == "native":
+            if not isinstance(chain, EvmChain):
+                problems.append(f"tokens[{i}].address: 'native' is only for EVM chains")
+        elif (problem := _address_problem(chain.kind, token.address)) is not None:
+            problems.append(f"tokens[{i}].address: {problem}")
+            continue
+        token.address = _normalise(chain.kind, token.address)
+        key = (token.chain, token.address)
+        if key in seen_tokens:
+            problems.append(f"tokens[{i}]: same token as tokens[{seen_tokens[key]}]")
+        seen_tokens[key] = i
+    for i, label in enumerate(config.labels):
+        chain = config.chains.get(label.chain)
+        if chain is None:
+            problems.append(f"labels[{i}].chain: unknown chain {label.chain!r} (configured: {known})")
+            continue
+        if (problem := _address_problem(chain.kind, label.address)) is not None:
+            problems.append(f"labels[{i}].address: {problem}")
+            continue
+        label.address = _normalise(chain.kind, label.address)
+        if label.role in _TOKEN_ROLES and (label.chain, label.address) not in seen_tokens:
+            problems.append(
+                f"labels[{i}].address: role {label.role!r} needs a token address, and "
+                f"{label.address} is not in [[tokens]] for chain {label.chain!r}"
+            )
+        if label.valid_from and label.valid_to and label.valid_from >= label.valid_to:
+            problems.append(f"labels[{i}].valid_to: must be after valid_from")
+    for name, chain in config.chains.items():
+        if isinstance(chain, SolanaChain) and not any(t.chain == name for t in config.tokens):
+            problems.append(f"chains.{name}: no [[tokens]] for this chain, nothing would be indexed")
+        if (
+            isinstance(chain, EvmChain)
+            and chain.native_symbol is None
+            and not any(t.chain == name for t in config.tokens)
+        ):
+            problems.append(f"chains.{name}: no [[tokens]] and no native_symbol, nothing would be indexed")
+    networks = {label.network for label in config.labels}
+    for i, assumption in enumerate(config.assumptions):
+        if assumption.network != "*" and assumption.network not in networks:
+            problems.append(
+                f"assumptions[{i}].network: {assumption.network!r} has no labels "
+                f"(networks: {', '.join(sorted(networks)) or 'none'}; '*' means every network)"
+            )
+    return problems

@@ -1,0 +1,1 @@
+"""Postgres: where it is (embedded or not), migrations, and the one atomic writer."""

@@ -1,0 +1,222 @@
+"""The one place that writes flows: a batch, its block hashes and its cursor, atomically.
+
+``write_batch`` copies the flows into a temporary staging table with binary COPY and moves
+them into ``core.flows`` with ``INSERT … ON CONFLICT DO NOTHING``, records the touched days
+as dirty, stores the unfinalised block hashes and advances the cursor — in one
+transaction. A crash at any point leaves all of it or none of it, so re-running a batch
+is always safe: exactly-once by construction.
+
+``rewind`` is the reorg path: everything above a fork point goes, in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+
+from indexer.decode.columns import STAGING_COLUMNS, FlowColumns
+from indexer.errors import CursorConflict
+
+log = logging.getLogger(__name__)
+_EPOCH = date(1970, 1, 1)
+
+# (number, hash, parent_hash, block_time as Unix seconds) of an unfinalised block or slot.
+BlockRow = tuple[int, str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where a (chain, source) is indexed up to once the batch commits.
+
+    ``source`` is '' for a chain-wide cursor; ``ref`` carries what a block number cannot
+    (the newest Solana signature seen for an address).
+    """
+
+    chain: str
+    block: int
+    source: str = ""
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    flows_staged: int
+    flows_inserted: int
+    blocks_stored: int
+
+
+# Text amounts and epoch seconds: cheap for the client to encode, exact, and cast by
+# the server in C (see FlowColumns.rows).
+_CREATE_STAGING = """
+create temporary table if not exists flows_staging (
+    block bigint, block_time bigint, tx text, idx integer,
+    token text, src text, dst text, amount text
+) on commit delete rows
+"""
+
+_MOVE = """
+insert into core.flows (chain, block, block_time, tx, idx, token, src, dst, amount)
+select $1, block, to_timestamp(block_time), tx, idx, token, src, dst, amount::numeric(78,0)
+from flows_staging
+"""
+# Speculative insertion (ON CONFLICT) costs a third of the insert rate, and a batch
+# rarely holds rows we already have (a replay after a crash, a Solana transaction reached
+# through two addresses). So: plain INSERT under a savepoint, and only if a duplicate
+# exists, the same INSERT with ON CONFLICT DO NOTHING.
+_MOVE_SKIPPING_DUPLICATES = _MOVE + "on conflict do nothing"
+
+_MARK_DIRTY = """
+insert into core.dirty_days (chain, day) select $1, unnest($2::date[])
+on conflict (chain, day) do nothing
+"""
+
+_UPSERT_BLOCKS = """
+insert into core.blocks (chain, number, hash, parent_hash, block_time)
+select $1, n, h, p, to_timestamp(t)
+from unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[]) as b(n, h, p, t)
+on conflict (chain, number) do update
+    set hash = excluded.hash, parent_hash = excluded.parent_hash, block_time = excluded.block_time
+"""
+
+_ADVANCE_CURSOR = """
+insert into core.cursors as c (chain, source, block, ref, updated_at)
+values ($1, $2, $3, $4, now())
+on conflict (chain, source) do update
+    set block = excluded.block, ref = excluded.ref, updated_at = now()
+    where c.block <= excluded.block
+returning block
+"""
+
+# Months whose partitions this process has seen exist; creating one is rare and takes
+# a lock on core.flows, so it happens in its own short transaction before the batch.
+_known_months: set[tuple[int, int]] = set()
+
+
+async def ensure_partitions(conn: asyncpg.Connection, times: Sequence[int]) -> None:
+    """Create the monthly partitions that ``times`` (Unix seconds) fall into, if missing."""
+    if not times:
+        return
+    lo = datetime.fromtimestamp(min(times), UTC)
+    hi = datetime.fromtimestamp(max(times), UTC)
+    months = {(lo.year, lo.month), (hi.year, hi.month)}
+    if months <= _known_months and (hi.year * 12 + hi.month) - (lo.year * 12 + lo.month) <= 1:
+        return
+    await conn.execute("select core.ensure_flow_partitions($1, $2)", lo, hi)
+    y, m = lo.year, lo.month
+    while (y, m) <= (hi.year, hi.month):
+        _known_months.add((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+
+
+async def write_batch(
+    conn: asyncpg.Connection,
+    flows: FlowColumns,
+    checkpoints: Sequence[Checkpoint],
+    blocks: Sequence[BlockRow] = (),
+    forget_blocks_below: int | None = None,
+    *,
+    _step: Callable[[str], None] | None = None,
+) -> WriteResult:
+    """Commit flows, unfinalised block hashes and cursors in one transaction.
+
+    ``forget_blocks_below``: block rows of this chain under this number are final and no
+    longer needed for reorg detection. Raises :class:`CursorConflict` (and writes nothing)
+    if a cursor would move backwards: another writer advanced it meanwhile.
+    ``_step`` is called after each step with its name; tests use it to crash there.
+    """
+    step = _step or (lambda _name: None)
+    await ensure_partitions(conn, flows.block_time)
+    async with conn.transaction():
+        await conn.execute(_CREATE_STAGING)
+        step("staging")
+        inserted = 0
+        if len(flows):
+            await conn.copy_records_to_table("flows_staging", records=flows.rows(), columns=STAGING_COLUMNS)
+            step("copy")
+            try:
+                async with conn.transaction():  # a savepoint
+                    status = await conn.execute(_MOVE, flows.chain)
+            except asyncpg.UniqueViolationError:
+                status = await conn.execute(_MOVE_SKIPPING_DUPLICATES, flows.chain)
+            inserted = int(status.rsplit(" ", 1)[1])
+            step("insert")
+            # Every staged day, not only days of rows that were new: a superset is safe.
+            days = [_EPOCH + timedelta(days=d) for d in flows.days()]
+            await conn.execute(_MARK_DIRTY, flows.chain, days)
+        step("dirty")
+        if blocks:
+            numbers, hashes, parents, times = zip(*blocks, strict=True)
+            await conn.execute(_UPSERT_BLOCKS, flows.chain, numbers, hashes, parents, times)
+        if forget_blocks_below is not None:
+            await conn.execute(
+                "delete from core.blocks where chain = $1 and number < $2",
+                flows.chain,
+                forget_blocks_below,
+            )
+        step("blocks")
+        for cp in checkpoints:
+            moved = await conn.fetchval(_ADVANCE_CURSOR, cp.chain, cp.source, cp.block, cp.ref)
+            if moved is None:
+                current = await conn.fetchval(
+                    "select block from core.cursors where chain = $1 and source = $2",
+                    cp.chain,
+                    cp.source,
+                )
+                raise CursorConflict(
+                    f"{cp.chain}{'/' + cp.source if cp.source else ''}: cursor is at {current}, "
+                    f"refusing to move it back to {cp.block}; is another indexer running?"
+                )
+        step("cursor")
+    return WriteResult(len(flows), inserted, len(blocks))
+
+
+async def rewind(conn: asyncpg.Connection, chain: str, fork_block: int) -> int:
+    """Undo everything of ``chain`` above ``fork_block`` (a reorg); return flows deleted.
+
+    Flows and block rows above the fork point go, their days are marked dirty so the
+    rollups are recomputed, and every cursor of the chain above the fork comes back to it.
+    """
+    async with conn.transaction():
+        # Block times never decrease along a chain, so the first stored block above the
+        # fork bounds the flows to delete by time: only recent partitions are touched.
+        since = await conn.fetchval(
+            "select min(block_time) from core.blocks where chain = $1 and number > $2",
+            chain,
+            fork_block,
+        )
+        if since is None:
+            log.warning("%s: no stored block above %d; rewinding by a full scan", chain, fork_block)
+            since = datetime(1970, 1, 1, tzinfo=UTC)
+        deleted = await conn.fetchval(
+            """
+            with gone as (
+                delete from core.flows where chain = $1 and block > $2 and block_time >= $3
+                returning block_time
+            ), days as (
+                insert into core.dirty_days (chain, day)
+                select distinct $1, (block_time at time zone 'UTC')::date from gone
+                on conflict (chain, day) do nothing
+            )
+            select count(*) from gone
+            """,
+            chain,
+            fork_block,
+            since,
+        )
+        await conn.execute("delete from core.blocks where chain = $1 and number > $2", chain, fork_block)
+        await conn.execute(
+            "update core.cursors set block = $2, ref = null, updated_at = now() where chain = $1 and block > $2",
+            chain,
+            fork_block,
+        )
+    return int(deleted)
+
+
+async def read_cursor(conn: asyncpg.Connection, chain: str, source: str = "") -> tuple[int, str | None] | None:
+    """The stored (block, ref) of a cursor, or None when nothing was indexed yet."""
+    row = await conn.fetchrow("select block, ref from core.cursors where chain = $1 and source = $2", chain, source)
+    return None if row is None else (row["block"], row["ref"])
