@@ -1,0 +1,337 @@
+"""The one JSON-RPC client every ingestor goes through.
+
+It owns what endpoints get wrong: failover between several endpoints, exponential backoff
+with jitter, ``Retry-After`` on 429, a concurrency limit per endpoint, batches split when
+a provider refuses their size, and malformed or truncated responses treated as retryable.
+Endpoint URLs carry API keys, so an endpoint is only ever *named* by its redacted form.
+
+Errors are data, not strings to grep: :class:`RetryableRpcError` (try again, maybe
+elsewhere), :class:`RpcError` (the node answered with a JSON-RPC error, which the caller
+interprets: e.g. "range too large" for ``eth_getLogs``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from indexer.errors import DepinError
+from indexer.redact import redact_url
+
+log = logging.getLogger(__name__)
+
+Call = tuple[str, Sequence[Any]]
+
+
+class RpcError(DepinError):
+    """An endpoint answered a call with a JSON-RPC error object."""
+
+    def __init__(self, endpoint: str, method: str, code: int | None, message: str, data: Any = None) -> None:
+        self.endpoint = endpoint
+        self.method = method
+        self.code = code
+        self.message = message
+        self.data = data
+        super().__init__(f"{endpoint}: {method} failed: {message}" + (f" (code {code})" if code is not None else ""))
+
+
+class RetryableRpcError(RpcError):
+    """A transport-level failure worth retrying: 429, 5xx, timeout, reset, bad JSON."""
+
+    def __init__(self, endpoint: str, method: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(endpoint, method, None, message)
+        self.retry_after = retry_after
+
+
+class EndpointsExhausted(DepinError):
+    """Every attempt on every endpoint failed; carries the last error of each endpoint."""
+
+
+@dataclass
+class EndpointStats:
+    """Counters per endpoint, for metrics and for ``/readyz``."""
+
+    requests: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Endpoint:
+    url: str
+    name: str
+    client: httpx.AsyncClient
+    slots: asyncio.Semaphore
+    in_flight: int = 0
+    penalty_until: float = 0.0
+    consecutive_failures: int = 0
+    stats: EndpointStats = field(default_factory=EndpointStats)
+
+
+# Status codes that mean "this endpoint, not this request": try elsewhere or later.
+_RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529}
+# JSON-RPC error codes that are load or rate limits rather than answers.
+_RETRY_CODES = {-32005, -32603, 429}
+_RETRY_MESSAGES = (
+    "rate limit",
+    "too many requests",
+    "timeout",
+    "timed out",
+    "try again",
+    "overloaded",
+    "temporarily unavailable",
+    "header not found",
+    "capacity",
+)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class RpcClient:
+    """JSON-RPC over HTTP to one chain's endpoints, with failover and backoff.
+
+    ``on_request(endpoint_name, method, outcome)`` is called once per HTTP request
+    (outcome ``ok`` or an error kind); metrics hang off it.
+    """
+
+    def __init__(
+        self,
+        chain: str,
+        urls: Sequence[str],
+        *,
+        max_concurrency: int = 4,
+        timeout: float = 30.0,
+        max_attempts: int = 8,
+        backoff_base: float = 0.2,
+        backoff_cap: float = 30.0,
+        on_request: Callable[[str, str, str], None] | None = None,
+    ) -> None:
+        if not urls:
+            raise ValueError(f"{chain}: no RPC endpoint configured")
+        self.chain = chain
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.on_request = on_request or (lambda _e, _m, _o: None)
+        limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
+        self.endpoints = [
+            Endpoint(
+                url=url,
+                name=redact_url(url),
+                client=httpx.AsyncClient(timeout=timeout, limits=limits, headers={"content-type": "application/json"}),
+                slots=asyncio.Semaphore(max_concurrency),
+            )
+            for url in urls
+        ]
+        self._ids = itertools.count(1)
+        self._rr = itertools.count()
+
+    async def close(self) -> None:
+        """Close every connection."""
+        for endpoint in self.endpoints:
+            await endpoint.client.aclose()
+
+    async def __aenter__(self) -> RpcClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- public calls -------------------------------------------------------------------
+
+    async def call(self, method: str, params: Sequence[Any] = ()) -> Any:
+        """One call; returns its ``result`` (which may be ``None``), raises on an error."""
+        result = (await self.batch([(method, params)]))[0]
+        if isinstance(result, RpcError):
+            raise result
+        return result
+
+    async def batch(self, calls: Sequence[Call]) -> list[Any]:
+        """Several calls in one JSON-RPC batch; each item is a result or an :class:`RpcError`.
+
+        Transport failures are retried (on another endpoint when there is one); an item's
+        JSON-RPC error is returned in its place, unless it looks like a rate limit, in
+        which case the whole batch is retried.
+        """
+        if not calls:
+            return []
+        errors: dict[str, str] = {}
+        for attempt in range(self.max_attempts):
+            endpoint = await self._pick()
+            try:
+                return await self._send(endpoint, calls)
+            except RetryableRpcError as exc:
+                errors[endpoint.name] = exc.message
+                self._penalise(endpoint, attempt, exc.retry_after)
+                log.warning(
+                    "%s: %s (attempt %d/%d): %s",
+                    self.chain,
+                    endpoint.name,
+                    attempt + 1,
+                    self.max_attempts,
+                    exc.message,
+                )
+            except _BatchTooLarge:
+                if len(calls) == 1:
+                    raise RpcError(
+                        endpoint.name, calls[0][0], None, "the endpoint refuses even a single call"
+                    ) from None
+                half = len(calls) // 2
+                first = await self.batch(calls[:half])
+                return first + await self.batch(calls[half:])
+        detail = "; ".join(f"{name}: {message}" for name, message in errors.items())
+        raise EndpointsExhausted(
+            f"{self.chain}: {calls[0][0]} failed {self.max_attempts} times on every endpoint ({detail})"
+        )
+
+    def stats(self) -> dict[str, EndpointStats]:
+        """Request and error counts per (redacted) endpoint."""
+        return {e.name: e.stats for e in self.endpoints}
+
+    # -- internals ----------------------------------------------------------------------
+
+    async def _pick(self) -> Endpoint:
+        """A healthy endpoint, least busy first; waits out the shortest penalty if none is."""
+        while True:
+            now = time.monotonic()
+            healthy = [e for e in self.endpoints if e.penalty_until <= now]
+            if healthy:
+                start = next(self._rr) % len(healthy)
+                rotated = healthy[start:] + healthy[:start]
+                return min(rotated, key=lambda e: e.in_flight)
+            wait = min(e.penalty_until for e in self.endpoints) - now
+            await asyncio.sleep(max(wait, 0.001))
+
+    def _penalise(self, endpoint: Endpoint, attempt: int, retry_after: float | None) -> None:
+        endpoint.consecutive_failures += 1
+        if retry_after is not None:
+            delay = min(retry_after, self.backoff_cap * 4)
+        else:
+            exp = min(self.backoff_cap, self.backoff_base * 2 ** min(endpoint.consecutive_failures - 1, 16))
+            delay = random.uniform(exp / 2, exp)  # jitter: replicas must not retry in step
+        endpoint.penalty_until = time.monotonic() + delay
+
+    async def _send(self, endpoint: Endpoint, calls: Sequence[Call]) -> list[Any]:
+        ids = [next(self._ids) for _ in calls]
+        single = len(calls) == 1
+        body: Any = [
+            {"jsonrpc": "2.0", "id": i, "method": m, "params": list(p)} for i, (m, p) in zip(ids, calls, strict=True)
+        ]
+        if single:
+            body = body[0]
+        method = calls[0][0] if single else f"batch[{len(calls)}]:{calls[0][0]}"
+        async with endpoint.slots:
+            endpoint.in_flight += 1
+            endpoint.stats.requests += 1
+            try:
+                response = await endpoint.client.post(endpoint.url, content=json.dumps(body).encode())
+                raw = response.content
+            except httpx.TimeoutException:
+                self._count(endpoint, method, "timeout")
+                raise RetryableRpcError(endpoint.name, method, "timed out") from None
+            except httpx.HTTPError as exc:
+                self._count(endpoint, method, "connection")
+                # httpx messages may quote the URL; name the endpoint ourselves instead.
+                raise RetryableRpcError(endpoint.name, method, f"connection failed ({type(exc).__name__})") from None
+            finally:
+                endpoint.in_flight -= 1
+        status = response.status_code
+        if status in (413,) or (status == 400 and not single and b"batch" in raw.lower()):
+            self._count(endpoint, method, "batch_too_large")
+            raise _BatchTooLarge
+        if status in _RETRY_STATUS or status >= 500:
+            self._count(endpoint, method, f"http_{status}")
+            raise RetryableRpcError(endpoint.name, method, f"HTTP {status}", _retry_after(response))
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            self._count(endpoint, method, "bad_json")
+            raise RetryableRpcError(
+                endpoint.name, method, f"malformed JSON (HTTP {status}, {len(raw)} bytes)"
+            ) from None
+        results = self._match(endpoint, method, calls, ids, payload, single)
+        endpoint.consecutive_failures = 0
+        self._count(endpoint, method, "ok")
+        return results
+
+    def _match(
+        self, endpoint: Endpoint, method: str, calls: Sequence[Call], ids: list[int], payload: Any, single: bool
+    ) -> list[Any]:
+        """Pair responses with requests by id; anything off-shape is retryable."""
+        if single and isinstance(payload, dict):
+            payload = [payload]
+        if not isinstance(payload, list):
+            if isinstance(payload, dict) and "error" in payload:
+                # A whole-batch error object (some providers: batch limits, auth).
+                err = payload["error"] if isinstance(payload["error"], dict) else {"message": str(payload["error"])}
+                message = str(err.get("message", ""))
+                if "batch" in message.lower() and not single:
+                    self._count(endpoint, method, "batch_too_large")
+                    raise _BatchTooLarge
+                self._count(endpoint, method, "rpc_error")
+                raise RetryableRpcError(endpoint.name, method, f"error for the whole batch: {message}")
+            self._count(endpoint, method, "bad_shape")
+            raise RetryableRpcError(endpoint.name, method, "response is not a JSON-RPC object or array")
+        by_id: dict[Any, Any] = {}
+        for item in payload:
+            if not isinstance(item, dict) or "id" not in item or ("result" not in item and "error" not in item):
+                self._count(endpoint, method, "bad_shape")
+                raise RetryableRpcError(endpoint.name, method, "a response item is not a JSON-RPC response")
+            by_id[item["id"]] = item
+        results: list[Any] = []
+        for request_id, (name, _params) in zip(ids, calls, strict=True):
+            item = by_id.get(request_id)
+            if item is None:
+                self._count(endpoint, method, "bad_shape")
+                raise RetryableRpcError(endpoint.name, method, f"no response for request {request_id} ({name})")
+            if "error" in item and item["error"] is not None:
+                err = item["error"] if isinstance(item["error"], dict) else {"message": str(item["error"])}
+                code = err.get("code")
+                message = str(err.get("message", ""))
+                lowered = message.lower()
+                if _is_transient(code, lowered):
+                    self._count(endpoint, method, "rate_limited")
+                    raise RetryableRpcError(endpoint.name, name, f"rate limited: {message}")
+                results.append(
+                    RpcError(endpoint.name, name, code if isinstance(code, int) else None, message, err.get("data"))
+                )
+            else:
+                results.append(item.get("result"))
+        return results
+
+    def _count(self, endpoint: Endpoint, method: str, outcome: str) -> None:
+        if outcome != "ok":
+            endpoint.stats.errors[outcome] = endpoint.stats.errors.get(outcome, 0) + 1
+        self.on_request(endpoint.name, method.split(":")[-1], outcome)
+
+
+def _is_transient(code: Any, lowered_message: str) -> bool:
+    """A JSON-RPC error that is load, not an answer: retry rather than hand it back."""
+    if code == 429 or any(m in lowered_message for m in ("rate limit", "rate exceeded", "too many requests")):
+        return True
+    return code in _RETRY_CODES and any(m in lowered_message for m in _RETRY_MESSAGES)
+
+
+class _BatchTooLarge(Exception):
+    """The endpoint refused the batch's size: split it."""

@@ -1,0 +1,15 @@
+"""Advisory locks: one ingest of a chain at a time, across processes and replicas."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def try_lock_job(conn: asyncpg.Connection, job: str) -> bool:
+    """Take the session-level lock of ``job`` (e.g. ``ingest:polygon``) if it is free."""
+    return bool(await conn.fetchval("select pg_try_advisory_lock(hashtext('depin-indexer:' || $1))", job))
+
+
+async def unlock_job(conn: asyncpg.Connection, job: str) -> None:
+    """Release a lock taken with :func:`try_lock_job`."""
+    await conn.execute("select pg_advisory_unlock(hashtext('depin-indexer:' || $1))", job)

@@ -1,0 +1,144 @@
+"""A fault-injecting JSON-RPC proxy: the network boundary where real peers can't misbehave.
+
+It forwards each HTTP request to a real upstream (anvil, the local Solana server) and,
+when its plan says so, answers instead with a fault a real provider produces: 429 with
+Retry-After, 5xx, a timeout, a dropped connection, truncated or wrong-shaped JSON, or a
+head that lags behind. The plan is a function of the request number and the parsed body,
+so a test states exactly which request fails and how.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+FAULTS = ("429", "500", "502", "503", "timeout", "reset", "truncated", "wrong_shape", "empty")
+
+Plan = Callable[[int, Any], str | None]
+
+
+@dataclass
+class ProxyLog:
+    """What the proxy saw and did, for assertions."""
+
+    requests: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+    methods: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _ProxyServer
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        srv = self.server
+        with srv.log.lock:
+            number = srv.log.requests
+            srv.log.requests += 1
+            methods = [c.get("method") for c in parsed] if isinstance(parsed, list) else [parsed and parsed.get("method")]
+            srv.log.methods.extend(str(m) for m in methods)
+        fault = srv.plan(number, parsed)
+        if fault:
+            with srv.log.lock:
+                srv.log.faults[fault] = srv.log.faults.get(fault, 0) + 1
+            self._fault(fault, parsed)
+            return
+        request = urllib.request.Request(srv.upstream, data=body, headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as upstream:
+            payload = upstream.read()
+            status = upstream.status
+        if srv.rewrite is not None and parsed is not None:
+            payload = json.dumps(srv.rewrite(parsed, json.loads(payload))).encode()
+        self._reply(status, payload)
+
+    def _reply(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _fault(self, fault: str, parsed: Any) -> None:
+        if fault == "429":
+            self._reply(429, b'{"error":"too many requests"}', {"retry-after": str(self.server.retry_after)})
+        elif fault in ("500", "502", "503"):
+            self._reply(int(fault), b"<html>upstream error</html>")
+        elif fault == "413":
+            self._reply(413, b'{"error":"batch too large"}')
+        elif fault == "timeout":
+            time.sleep(self.server.timeout_seconds)
+            self._reply(504, b"")
+        elif fault == "reset":
+            # SO_LINGER 0: the close sends RST, as a crashed load balancer does.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.close()
+        elif fault == "truncated":
+            self._reply(200, b'{"jsonrpc":"2.0","id":1,"result":[{"address":"0x')
+        elif fault == "wrong_shape":
+            self._reply(200, b'{"hello":"world"}')
+        elif fault == "empty":
+            self._reply(200, b"")
+        else:
+            raise ValueError(f"unknown fault {fault!r}")
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    daemon_threads = True
+    upstream: str
+    plan: Plan
+    log: ProxyLog
+    retry_after: float
+    timeout_seconds: float
+    rewrite: Callable[[Any, Any], Any] | None
+
+
+@contextmanager
+def fault_proxy(
+    upstream: str,
+    plan: Plan | None = None,
+    *,
+    retry_after: float = 1.0,
+    timeout_seconds: float = 3.0,
+    rewrite: Callable[[Any, Any], Any] | None = None,
+) -> Iterator[tuple[str, ProxyLog]]:
+    """Run a proxy to ``upstream`` on a free loopback port; yields (url, log)."""
+    server = _ProxyServer(("127.0.0.1", 0), _Handler)
+    server.upstream = upstream
+    server.plan = plan or (lambda _n, _body: None)
+    server.log = ProxyLog()
+    server.retry_after = retry_after
+    server.timeout_seconds = timeout_seconds
+    server.rewrite = rewrite
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server.log
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def dead_endpoint() -> str:
+    """A loopback URL where nothing listens (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
