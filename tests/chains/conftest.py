@@ -24,13 +24,24 @@ def anvil_binary() -> str:
     pytest.fail("anvil not found: run 'npm ci' in the repository (npm package @foundry-rs/anvil)")
 
 
-@pytest.fixture(scope="session")
-def plain_anvil() -> Iterator[str]:
+def start_anvil(chain_id: int = 137) -> tuple[str, subprocess.Popen[bytes]]:
+    """A fresh anvil on a free loopback port; returns (url, process) once it answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [anvil_binary(), "--port", str(port), "--host", "127.0.0.1", "--chain-id", "137", "--silent"],
+        [
+            anvil_binary(),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--chain-id",
+            str(chain_id),
+            "--silent",
+            "--timestamp",
+            "1700000000",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -44,7 +55,22 @@ def plain_anvil() -> Iterator[str]:
             if time.monotonic() > deadline or proc.poll() is not None:
                 proc.kill()
                 pytest.fail("anvil did not start")
-            time.sleep(0.1)
+            time.sleep(0.05)
+    return url, proc
+
+
+@pytest.fixture(scope="session")
+def plain_anvil() -> Iterator[str]:
+    url, proc = start_anvil()
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def anvil() -> Iterator[str]:
+    """A fresh anvil (chain id 137) for one test."""
+    url, proc = start_anvil()
     yield url
     proc.terminate()
     proc.wait(10)

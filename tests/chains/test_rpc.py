@@ -54,7 +54,9 @@ async def test_dead_endpoint_beside_a_live_one(plain_anvil: str) -> None:
     assert stats[plain_anvil].requests >= 18
 
 
-async def test_every_endpoint_failing_raises_with_redacted_names(plain_anvil: str, caplog: pytest.LogCaptureFixture) -> None:
+async def test_every_endpoint_failing_raises_with_redacted_names(
+    plain_anvil: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING)
     with fault_proxy(plain_anvil, lambda _n, _b: "503") as (url, _seen):
         keyed = f"{url}/v2/SUPERSECRETKEY"

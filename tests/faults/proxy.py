@@ -96,6 +96,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, b'{"hello":"world"}')
         elif fault == "empty":
             self._reply(200, b"")
+        elif fault == "logs_too_large":
+            # What Infura/Alchemy-style providers answer for too wide an eth_getLogs.
+            request_id = parsed.get("id") if isinstance(parsed, dict) else None
+            error = {"code": -32005, "message": "query returned more than 10000 results"}
+            self._reply(200, json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode())
         else:
             raise ValueError(f"unknown fault {fault!r}")
 

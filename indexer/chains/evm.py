@@ -1,0 +1,436 @@
+"""EVM chains (Polygon, the AIOZ chain, any other): fetch, follow finality, survive reorgs.
+
+One :class:`EvmIngestor` per configured chain. ``sync(target)`` indexes from the stored
+cursor up to the final head (``backfill``) or up to the head (the service), in block
+ranges that adapt to what the endpoint accepts. Each range becomes one atomic write:
+flows + the hashes of its unfinalised blocks + the cursor.
+
+Reorgs: every stored unfinalised block carries its hash. Before extending the chain, the
+stored tip is compared with the endpoint's block at the same height; on a mismatch the
+ingestor walks back through the stored window to the fork point and rewinds everything
+above it in one transaction. A fork below the stored window stops with
+:class:`ReorgTooDeep`: it never silently diverges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from indexer.chains.rpc import EndpointsExhausted, RpcClient, RpcError
+from indexer.decode import evm as evm_decode
+from indexer.decode.columns import FlowColumns
+from indexer.errors import DepinError
+from indexer.store.writer import BlockRow, Checkpoint, read_cursor, rewind, write_batch
+from schemas.config import EvmChain
+
+log = logging.getLogger(__name__)
+
+TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+
+# Phrases providers use when an eth_getLogs query is too big (range, result count or
+# response size). Seen in Alchemy, Infura, QuickNode, Ankr, public Polygon/geth/erigon
+# nodes; unknown wording still ends in a split after the endpoint keeps failing.
+_TOO_LARGE = (
+    "query returned more than",
+    "block range",
+    "range is too",
+    "range too",
+    "too many",
+    "exceed",
+    "limit",
+    "response size",
+    "too large",
+    "max results",
+    "query timeout",
+    "try with this block range",
+)
+
+
+class ChainMismatch(DepinError):
+    """An endpoint serves another chain than the configured ``chain_id``."""
+
+    exit_code = 2
+
+
+class ReorgTooDeep(DepinError):
+    """The chain changed below the stored window of block hashes (or below finality)."""
+
+
+class InconsistentResponse(DepinError):
+    """Responses of one range contradict each other (a reorg while fetching); retried."""
+
+
+@dataclass
+class SyncStats:
+    """What one ``sync`` did, for logs, progress and metrics."""
+
+    blocks: int = 0
+    flows: int = 0
+    flows_new: int = 0
+    reorgs: int = 0
+    rewound_flows: int = 0
+    seconds: float = 0.0
+    head: int | None = None
+    final_head: int | None = None
+    indexed_to: int | None = None
+
+
+def _hex(n: int) -> str:
+    return hex(n)
+
+
+class EvmSource:
+    """The JSON-RPC calls one EVM ingestor needs, each validated before use."""
+
+    def __init__(self, name: str, client: RpcClient) -> None:
+        self.name = name
+        self.client = client
+
+    async def check_chain_id(self, expected: int) -> None:
+        """Ask every endpoint for its chain id; a wrong one is a configuration error."""
+        for endpoint in self.client.endpoints:
+            one = RpcClient(self.name, [endpoint.url], max_attempts=3)
+            try:
+                got = int(await one.call("eth_chainId"), 16)
+            except (RpcError, EndpointsExhausted) as exc:
+                log.warning("%s: could not check the chain id of %s: %s", self.name, endpoint.name, exc)
+                continue
+            finally:
+                await one.close()
+            if got != expected:
+                raise ChainMismatch(
+                    f"chains.{self.name}.chain_id: is {expected}, but {endpoint.name} serves chain {got}"
+                )
+
+    async def head(self) -> int:
+        """Number of the newest block."""
+        return int(await self.client.call("eth_blockNumber"), 16)
+
+    async def final_head(self, finality: int | str, head: int) -> int:
+        """Newest block treated as final: the ``finalized`` tag or ``head - depth``."""
+        if finality == "finalized":
+            block = await self.client.call("eth_getBlockByNumber", ["finalized", False])
+            if block is None:
+                raise RpcError("", "eth_getBlockByNumber", None, "the endpoint has no 'finalized' block")
+            return int(block["number"], 16)
+        return max(-1, head - int(finality))
+
+    async def logs(self, addresses: Sequence[str], lo: int, hi: int) -> list[dict[str, Any]]:
+        """Transfer logs of ``addresses`` in blocks ``lo..hi``."""
+        result = await self.client.call(
+            "eth_getLogs",
+            [{"fromBlock": _hex(lo), "toBlock": _hex(hi), "address": list(addresses), "topics": [TRANSFER_TOPIC]}],
+        )
+        if not isinstance(result, list):
+            raise InconsistentResponse(
+                f"{self.name}: eth_getLogs {lo}-{hi} returned {type(result).__name__}, not a list"
+            )
+        return result
+
+    async def hashes(self, numbers: Sequence[int]) -> dict[int, str | None]:
+        """The endpoint's current hash at each height; None where it has no block (yet)."""
+        answers = await self.client.batch([("eth_getBlockByNumber", [_hex(n), False]) for n in numbers])
+        out: dict[int, str | None] = {}
+        for n, answer in zip(numbers, answers, strict=True):
+            if isinstance(answer, RpcError):
+                raise answer
+            out[n] = None if answer is None else str(answer["hash"]).lower()
+        return out
+
+    async def headers(self, numbers: Sequence[int], chunk: int = 100) -> list[BlockRow]:
+        """(number, hash, parent_hash, unix time) of each block, fetched in batches."""
+        rows: list[BlockRow] = []
+        chunks = [numbers[i : i + chunk] for i in range(0, len(numbers), chunk)]
+        results = await asyncio.gather(
+            *(self.client.batch([("eth_getBlockByNumber", [_hex(n), False]) for n in part]) for part in chunks)
+        )
+        for part, answers in zip(chunks, results, strict=True):
+            for n, answer in zip(part, answers, strict=True):
+                if isinstance(answer, RpcError):
+                    raise answer
+                if answer is None:
+                    # A null is "not there yet" (a lagging endpoint), never "no block".
+                    raise InconsistentResponse(f"{self.name}: block {n} is not available yet")
+                rows.extend(evm_decode.decode_block_headers([answer]))
+        return rows
+
+    async def full_blocks(self, numbers: Sequence[int], chunk: int = 50) -> list[dict[str, Any]]:
+        """Blocks with their transactions (native-coin transfers)."""
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(numbers), chunk):
+            part = numbers[i : i + chunk]
+            answers = await self.client.batch([("eth_getBlockByNumber", [_hex(n), True]) for n in part])
+            for n, answer in zip(part, answers, strict=True):
+                if isinstance(answer, RpcError):
+                    raise answer
+                if answer is None:
+                    raise InconsistentResponse(f"{self.name}: block {n} is not available yet")
+                out.append(answer)
+        return out
+
+    async def receipts(self, tx_hashes: Sequence[str], chunk: int = 100) -> dict[str, dict[str, Any]]:
+        """Receipts by transaction hash."""
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(tx_hashes), chunk):
+            part = tx_hashes[i : i + chunk]
+            answers = await self.client.batch([("eth_getTransactionReceipt", [h]) for h in part])
+            for h, answer in zip(part, answers, strict=True):
+                if isinstance(answer, RpcError):
+                    raise answer
+                if answer is None:
+                    raise InconsistentResponse(f"{self.name}: no receipt yet for {h}")
+                out[h] = answer
+        return out
+
+
+class AdaptiveRange:
+    """Block-range size for eth_getLogs: halves on refusal, grows back after successes."""
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        self.size = maximum
+        self._successes = 0
+
+    def shrink(self) -> None:
+        self.size = max(1, self.size // 2)
+        self._successes = 0
+
+    def succeeded(self) -> None:
+        self._successes += 1
+        if self._successes >= 3 and self.size < self.maximum:
+            self.size = min(self.maximum, self.size * 2)
+            self._successes = 0
+
+
+def _too_large(exc: RpcError) -> bool:
+    message = exc.message.lower()
+    return any(phrase in message for phrase in _TOO_LARGE)
+
+
+class EvmIngestor:
+    """Indexes one EVM chain's token (and optionally native) flows into Postgres."""
+
+    def __init__(
+        self,
+        name: str,
+        config: EvmChain,
+        tokens: Sequence[str],
+        labelled: set[str],
+        client: RpcClient,
+        *,
+        time_cache_size: int = 100_000,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.tokens = sorted({t for t in tokens if t != "native"})
+        self.token_map = {t: t for t in self.tokens}
+        self.native = config.native_symbol is not None
+        self.labelled = {a.lower() for a in labelled}
+        self.source = EvmSource(name, client)
+        self.range = AdaptiveRange(config.max_block_range)
+        self.max_inconsistent_retries = 20
+        self._times: OrderedDict[int, int] = OrderedDict()
+        self._time_cache_size = time_cache_size
+
+    async def start(self) -> None:
+        """Start-up checks: the endpoints serve the configured chain."""
+        await self.source.check_chain_id(self.config.chain_id)
+
+    async def targets(self) -> tuple[int, int]:
+        """(head, final head) as the endpoint sees them now."""
+        head = await self.source.head()
+        return head, min(head, await self.source.final_head(self.config.finality, head))
+
+    async def sync(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        follow_head: bool = False,
+        to_block: int | None = None,
+        progress: Callable[[int, int, int], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> SyncStats:
+        """Index from the cursor up to the final head (or the head with ``follow_head``).
+
+        ``progress(done_block, target_block, flows)`` is called after each committed range.
+        ``should_stop`` is polled between ranges: the current range always commits or rolls
+        back as a whole.
+        """
+        stats = SyncStats()
+        started = time.monotonic()
+        head, final = await self.targets()
+        stats.head, stats.final_head = head, final
+        target = head if follow_head else final
+        if to_block is not None:
+            target = min(target, to_block)
+        if follow_head:
+            stats.reorgs, stats.rewound_flows = await self._handle_reorg(conn, final)
+        next_block = await self._next_block(conn)
+        retries = 0
+        while next_block <= target and not should_stop():
+            hi = min(target, next_block + self.range.size - 1)
+            try:
+                done, flows, new = await self._index_range(conn, next_block, hi, final)
+            except InconsistentResponse as exc:
+                retries += 1
+                if retries > self.max_inconsistent_retries:
+                    raise
+                log.warning("%s: %s; checking for a reorg and retrying", self.name, exc)
+                await asyncio.sleep(min(0.1 * 2**retries, 5.0))
+                reorgs, rewound = await self._handle_reorg(conn, final)
+                stats.reorgs += reorgs
+                stats.rewound_flows += rewound
+                next_block = await self._next_block(conn)
+                continue
+            retries = 0
+            stats.blocks += done - next_block + 1
+            stats.flows += flows
+            stats.flows_new += new
+            next_block = done + 1
+            if progress is not None:
+                progress(done, target, stats.flows)
+        stats.seconds = time.monotonic() - started
+        stats.indexed_to = next_block - 1
+        return stats
+
+    async def _next_block(self, conn: asyncpg.Connection) -> int:
+        cursor = await read_cursor(conn, self.name)
+        return self.config.start_block if cursor is None else cursor[0] + 1
+
+    async def _index_range(self, conn: asyncpg.Connection, lo: int, hi: int, final: int) -> tuple[int, int, int]:
+        """Fetch, decode and write blocks ``lo..hi`` (maybe fewer); returns (last block done, flows, new)."""
+        logs, hi = await self._logs_adaptive(lo, hi)
+        flows = FlowColumns(self.name)
+        evm_decode.decode_transfer_logs(logs, self.token_map, flows)
+        # Unfinalised blocks are stored with their hashes (reorg detection); the last
+        # block of the range always is, so the next range can check it links up.
+        keep = sorted(set(range(max(lo, final + 1), hi + 1)) | {hi})
+        if self.native:
+            # Native transfers need every block's transactions; those blocks also carry
+            # the hashes and times, so no separate header fetch.
+            blocks = await self.source.full_blocks(list(range(lo, hi + 1)))
+            headers = evm_decode.decode_block_headers(blocks)
+            await self._native_flows(blocks, flows)
+        else:
+            need = sorted({b for b in flows.block if b not in self._times} | set(keep))
+            headers = await self.source.headers(need) if need else []
+        self._remember_times((n, t) for n, _h, _p, t in headers)
+        by_number = {row[0]: row for row in headers}
+        self._check_log_hashes(logs, by_number)
+        await self._check_links(conn, lo, [by_number[n] for n in keep])
+        flows.set_block_times(self._times)
+        result = await write_batch(
+            conn,
+            flows,
+            [Checkpoint(self.name, hi)],
+            [by_number[n] for n in keep],
+            forget_blocks_below=min(final, hi),
+        )
+        return hi, len(flows), result.flows_inserted
+
+    async def _logs_adaptive(self, lo: int, hi: int) -> tuple[list[dict[str, Any]], int]:
+        """eth_getLogs for ``lo..hi``, shrinking the range until the endpoint accepts it."""
+        if not self.tokens:
+            return [], hi
+        while True:
+            try:
+                logs = await self.source.logs(self.tokens, lo, hi)
+            except RpcError as exc:
+                if hi > lo and _too_large(exc):
+                    self.range.shrink()
+                    hi = lo + self.range.size - 1
+                    log.info(
+                        "%s: eth_getLogs range too large (%s); trying %d blocks",
+                        self.name,
+                        exc.message,
+                        self.range.size,
+                    )
+                    continue
+                raise
+            except EndpointsExhausted:
+                # Timeouts on every endpoint are often a range too heavy to answer.
+                if hi > lo:
+                    self.range.shrink()
+                    hi = lo + self.range.size - 1
+                    continue
+                raise
+            self.range.succeeded()
+            return logs, hi
+
+    async def _native_flows(self, blocks: list[dict[str, Any]], flows: FlowColumns) -> None:
+        """Native-coin transfers of successful transactions touching a labelled address."""
+        candidates = [
+            tx
+            for block in blocks
+            for tx in block.get("transactions", [])
+            if int(tx.get("value", "0x0"), 16) > 0
+            and ((tx.get("from") or "").lower() in self.labelled or (tx.get("to") or "").lower() in self.labelled)
+        ]
+        if not candidates:
+            return
+        receipts = await self.source.receipts([tx["hash"] for tx in candidates])
+        evm_decode.decode_native_transfers(candidates, receipts, flows)
+
+    def _remember_times(self, pairs: Any) -> None:
+        for number, timestamp in pairs:
+            self._times[number] = timestamp
+            self._times.move_to_end(number)
+        while len(self._times) > self._time_cache_size:
+            self._times.popitem(last=False)
+
+    def _check_log_hashes(self, logs: list[dict[str, Any]], headers: dict[int, BlockRow]) -> None:
+        """Logs and headers must come from the same fork, or the range is refetched."""
+        for entry in logs:
+            number = int(entry["blockNumber"], 16)
+            header = headers.get(number)
+            if header is not None and entry.get("blockHash", "").lower() != header[1]:
+                raise InconsistentResponse(f"{self.name}: block {number} changed while fetching (a reorg)")
+
+    async def _check_links(self, conn: asyncpg.Connection, lo: int, rows: list[BlockRow]) -> None:
+        """Stored rows must link: the range's first header extends the stored block below it."""
+        if not rows:
+            return
+        for prev, row in zip(rows, rows[1:], strict=False):
+            if row[0] == prev[0] + 1 and row[2] != prev[1]:
+                raise InconsistentResponse(f"{self.name}: blocks {prev[0]} and {row[0]} do not link (a reorg)")
+        if rows[0][0] == lo:
+            below = await conn.fetchval(
+                "select hash from core.blocks where chain = $1 and number = $2", self.name, lo - 1
+            )
+            if below is not None and rows[0][2] != below:
+                raise InconsistentResponse(f"{self.name}: block {lo} does not extend the stored block {lo - 1}")
+
+    async def _handle_reorg(self, conn: asyncpg.Connection, final: int) -> tuple[int, int]:
+        """Compare the stored tip with the chain; rewind to the fork point if they differ."""
+        stored = await conn.fetch(
+            "select number, hash from core.blocks where chain = $1 order by number desc", self.name
+        )
+        if not stored:
+            return 0, 0
+        tip_number, tip_hash = stored[0]["number"], stored[0]["hash"]
+        if (await self.source.hashes([tip_number]))[tip_number] == tip_hash:
+            return 0, 0
+        numbers = [r["number"] for r in stored]
+        chain_hashes = await self.source.hashes(numbers)
+        fork = next((r["number"] for r in stored if chain_hashes.get(r["number"]) == r["hash"]), None)
+        if fork is None:
+            raise ReorgTooDeep(
+                f"{self.name}: the chain differs from every stored block ({numbers[-1]}-{numbers[0]}); "
+                "the reorg is deeper than the stored window. Stop, raise 'finality', and re-index "
+                f"from block {numbers[-1]} or earlier."
+            )
+        if fork < final:
+            # The endpoint called these blocks final; we can still undo them exactly
+            # because their hashes were kept, but the finality setting is too shallow.
+            log.warning("%s: reorg to block %d, below the final head %d: raise 'finality'", self.name, fork, final)
+        deleted = await rewind(conn, self.name, fork)
+        log.warning("%s: reorg: rewound to block %d (%d flows removed)", self.name, fork, deleted)
+        return 1, deleted

@@ -1,0 +1,58 @@
+"""Build the ingestor for a configured chain: one entry per chain family.
+
+A new chain family is a new module with an ingestor class and one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import asyncpg
+
+from indexer.chains.rpc import RpcClient
+from schemas.config import Config, EvmChain
+
+
+class Ingestor(Protocol):
+    """What the backfill command and the service need from any chain family."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def sync(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        follow_head: bool = False,
+        to_block: int | None = None,
+        progress: Callable[[int, int, int], None] | None = None,
+        should_stop: Callable[[], bool] = ...,
+    ) -> Any: ...
+
+
+def build_client(name: str, config: Config, on_request: Callable[[str, str, str], None] | None = None) -> RpcClient:
+    """The RPC client of chain ``name``, per its config."""
+    chain = config.chains[name]
+    return RpcClient(
+        name,
+        chain.rpc,
+        max_concurrency=chain.max_concurrency,
+        timeout=chain.request_timeout,
+        on_request=on_request,
+    )
+
+
+def build_ingestor(name: str, config: Config, client: RpcClient) -> Ingestor:
+    """The ingestor of chain ``name`` (EVM or Solana) over ``client``."""
+    chain = config.chains[name]
+    tokens = [t.address for t in config.tokens if t.chain == name]
+    labelled = {label.address for label in config.labels if label.chain == name}
+    if isinstance(chain, EvmChain):
+        from indexer.chains.evm import EvmIngestor
+
+        return EvmIngestor(name, chain, tokens, labelled, client)
+    from indexer.chains.solana import SolanaIngestor  # type: ignore[import-not-found]
+
+    return SolanaIngestor(name, chain, tokens, config.labels, client)  # type: ignore[no-any-return]

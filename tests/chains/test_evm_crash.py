@@ -1,0 +1,112 @@
+"""kill -9 of `depin-indexer backfill` at random points, then a rerun: identical tables."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.chains.evm_scenario import EvmScenario
+from tests.store.helpers import fingerprint
+
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _config(tmp: Path, anvil: str, token: str) -> Path:
+    path = tmp / "depin.toml"
+    path.write_text(
+        f"""
+[chains.polygon]
+kind = "evm"
+rpc = ["{anvil}"]
+chain_id = 137
+finality = 2
+max_block_range = 2
+
+[[tokens]]
+chain = "polygon"
+address = "{token}"
+symbol = "RNDR"
+decimals = 18
+"""
+    )
+    return path
+
+
+def _backfill(config: Path, db_url: str, tmp: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DEPIN_DATABASE_URL": db_url, "DEPIN_DATA_DIR": str(tmp)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "indexer.cli", "--config", str(config), "backfill"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+async def test_kill_9_during_backfill_then_rerun_equals_clean_run(
+    anvil: str, db_url: str, pg_server: str, tmp_path: Path
+) -> None:
+    s = EvmScenario(anvil)
+    token = s.deploy_token()
+    customers, escrow = s.accounts[1:4], s.accounts[4]
+    s.mint(escrow, 10**26)
+    for r in range(60):
+        for c in customers:
+            s.transfer(escrow, c, 10**18 + r)
+        s.batch_transfer(escrow, s.accounts[5:10], [r + 1] * 5)
+    s.mine(3)
+    config = _config(tmp_path, anvil, token)
+    rng = random.Random(int(os.environ.get("CRASH_SEED", "7")))
+    conn = await asyncpg.connect(db_url)
+    kills = 0
+    try:
+        for _ in range(20):
+            before = await conn.fetchval("select block from core.cursors where chain = 'polygon'")
+            proc = _backfill(config, db_url, tmp_path)
+            # Wait for its first commit (start-up time varies), then kill at a random moment.
+            while (
+                proc.poll() is None
+                and await conn.fetchval("select block from core.cursors where chain = 'polygon'") == before
+            ):
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(rng.uniform(0.0, 0.08))
+            if proc.poll() is not None:
+                assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
+                break
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        proc = _backfill(config, db_url, tmp_path)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+        crashed = await fingerprint(conn)
+        count = await conn.fetchval("select count(*) from core.flows")
+    finally:
+        await conn.close()
+    assert count == len(s.sent)
+    print(f"kills landed: {kills}")
+    assert kills >= 8, f"only {kills} kills landed"
+
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute("drop database if exists evm_clean with (force)")
+    await admin.execute("create database evm_clean")
+    await admin.close()
+    clean_url = db_url.replace(db_url.split("?")[0].rsplit("/", 1)[1], "evm_clean")
+    proc = _backfill(config, clean_url, tmp_path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    clean = await asyncpg.connect(clean_url)
+    try:
+        assert (await fingerprint(clean))["flows"] == crashed["flows"]
+        assert (await fingerprint(clean))["cursors"] == crashed["cursors"]
+    finally:
+        await clean.close()
