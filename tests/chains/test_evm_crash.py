@@ -73,7 +73,8 @@ async def test_kill_9_during_backfill_then_rerun_equals_clean_run(
             before = await conn.fetchval("select block from core.cursors where chain = 'polygon'")
             proc = _backfill(config, db_url, tmp_path)
             # Wait for its first commit (start-up time varies), then kill at a random moment.
-            while (
+            # Polling on purpose: the event waited for is another process's commit.
+            while (  # noqa: ASYNC110
                 proc.poll() is None
                 and await conn.fetchval("select block from core.cursors where chain = 'polygon'") == before
             ):
