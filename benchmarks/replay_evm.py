@@ -1,0 +1,112 @@
+"""A JSON-RPC server that answers like an EVM node from templates, at memory speed.
+
+Serves ``eth_chainId``, ``eth_blockNumber``, ``eth_getBlockByNumber`` (headers) and
+``eth_getLogs`` (ERC-20 Transfer logs) for a synthetic chain of ``blocks`` blocks with
+``per_block`` transfers each. The log and header shapes are those anvil returns (every
+key, same hex forms), so the ingestor parses and checks exactly what it would from a
+node; only the node's own work is gone, which makes the ingestor the bottleneck.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import socket
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TOKEN = "0x61299774020da444af134c82fa83e3810b309991"
+TRANSFER = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+T0 = 1_704_067_200
+
+
+def block_hash(n: int) -> str:
+    return f"0x{(n * 0x9E3779B97F4A7C15) % (1 << 256):064x}"
+
+
+def header(n: int) -> str:
+    return (
+        f'{{"number":"{hex(n)}","hash":"{block_hash(n)}","parentHash":"{block_hash(n - 1)}",'
+        f'"timestamp":"{hex(T0 + 2 * n)}","transactions":[],"logsBloom":"0x{"0" * 512}",'
+        f'"gasLimit":"0x1c9c380","gasUsed":"0x5208","miner":"0x{"0" * 40}"}}'
+    )
+
+
+def logs(lo: int, hi: int, per_block: int) -> str:
+    parts = []
+    for n in range(lo, hi + 1):
+        bh = block_hash(n)
+        bn = hex(n)
+        for i in range(per_block):
+            k = n * per_block + i
+            parts.append(
+                f'{{"address":"{TOKEN}","topics":["{TRANSFER}",'
+                f'"0x000000000000000000000000{(k * 40503) % (1 << 160):040x}",'
+                f'"0x000000000000000000000000{(k * 65537 + 7) % (1 << 160):040x}"],'
+                f'"data":"0x{10**18 * (k % 9973) + k:064x}","blockNumber":"{bn}","blockHash":"{bh}",'
+                f'"transactionHash":"0x{(k * 2654435761) % (1 << 256):064x}","transactionIndex":"{hex(i)}",'
+                f'"logIndex":"{hex(i)}","removed":false}}'
+            )
+    return "[" + ",".join(parts) + "]"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    blocks = 0
+    per_block = 0
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        calls = body if isinstance(body, list) else [body]
+        out = []
+        for call in calls:
+            out.append(f'{{"jsonrpc":"2.0","id":{json.dumps(call["id"])},"result":{self._answer(call)}}}')
+        payload = ("[" + ",".join(out) + "]" if isinstance(body, list) else out[0]).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _answer(self, call: dict) -> str:  # type: ignore[type-arg]
+        method, params = call["method"], call.get("params", [])
+        if method == "eth_chainId":
+            return '"0x89"'
+        if method == "eth_blockNumber":
+            return f'"{hex(self.blocks)}"'
+        if method == "eth_getBlockByNumber":
+            tag = params[0]
+            n = self.blocks if tag in ("latest", "finalized", "safe") else int(tag, 16)
+            return header(n) if 0 <= n <= self.blocks else "null"
+        if method == "eth_getLogs":
+            q = params[0]
+            return logs(int(q["fromBlock"], 16), min(int(q["toBlock"], 16), self.blocks), self.per_block)
+        return "null"
+
+
+def _serve(port: int, blocks: int, per_block: int) -> None:
+    _Handler.blocks = blocks
+    _Handler.per_block = per_block
+    ThreadingHTTPServer(("127.0.0.1", port), _Handler).serve_forever()
+
+
+def start(blocks: int, per_block: int) -> tuple[str, multiprocessing.Process]:
+    """Run the server in its own process (its CPU is not ours); returns (url, process)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = multiprocessing.Process(target=_serve, args=(port, blocks, per_block), daemon=True)
+    proc.start()
+    import time
+
+    import httpx
+
+    for _ in range(200):
+        try:
+            httpx.post(f"http://127.0.0.1:{port}", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", proc
