@@ -139,6 +139,8 @@ class ServiceSettings(StrictModel):
     refresh_interval: float = Field(default=60.0, gt=0, le=86_400)
     verify_interval: float = Field(default=3600.0, gt=0, le=604_800)
     log_format: Literal["plain", "json"] = "plain"
+    metrics_port: int | None = Field(default=9108, ge=0, le=65535, description="Prometheus metrics; 0 or none = off")
+    max_backoff: float = Field(default=600.0, gt=0, le=86_400, description="longest pause of a failing chain")
 
 
 class ApiSettings(StrictModel):
@@ -146,6 +148,10 @@ class ApiSettings(StrictModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    database_url: str | None = Field(
+        default=None,
+        description="DSN of the read-only role; default: the main URL with user depin_reader and no password",
+    )
     statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
 
 

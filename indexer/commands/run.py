@@ -1,0 +1,49 @@
+"""``depin-indexer run``: the scheduled service, until SIGTERM (exit 0)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from indexer.commands.backfill import chains_to_run
+from indexer.store.database import connect, database_url, pool
+from indexer.store.migrate import migrate
+from schemas.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("run", help="keep every chain indexed and the figures fresh, until SIGTERM")
+    p.add_argument("--no-refresh", action="store_true", help="ingest only; leave refreshes to another process")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    chains_to_run(config, None)
+    with database_url(config) as url:
+        asyncio.run(_serve(url, config, refresh=not args.no_refresh))
+    return 0
+
+
+async def _serve(url: str, config: Config, refresh: bool) -> None:
+    from indexer.service import Service, start_metrics_server
+
+    conn = await connect(url)
+    try:
+        await migrate(conn)
+        refresh_job = None
+        try:
+            from indexer.analytics.refresh import refresh as refresh_job  # type: ignore[import-not-found,no-redef]
+            from indexer.store.reference import sync_reference  # type: ignore[import-not-found]
+
+            await sync_reference(conn, config)
+        except ImportError:
+            log.warning("analytics are not available in this build: ingest only")
+    finally:
+        await conn.close()
+    start_metrics_server(config.service.metrics_port)
+    async with pool(url, size=max(2, len(config.chains) + 2)) as connections:
+        service = Service(config, connections, refresh_job if refresh else None)
+        await service.run()

@@ -1,0 +1,226 @@
+"""``depin-indexer run``: keep every chain current and the figures fresh, until SIGTERM.
+
+APScheduler's ``AsyncIOScheduler`` runs one ingest job per chain plus a refresh job, each
+with ``max_instances=1`` and coalescing (a slow run is never stacked). Every job takes a
+Postgres advisory lock first, so any number of replicas split the work without indexing a
+chain twice. A failing chain backs off exponentially without holding up the others.
+
+On SIGTERM/SIGINT the ingestors stop between ranges: the range in flight commits or rolls
+back as a whole, and the process exits 0 within seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC
+
+import asyncpg
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client import start_http_server
+
+from indexer import metrics
+from indexer.chains.registry import Ingestor, build_client, build_ingestor
+from indexer.chains.rpc import RpcClient
+from indexer.errors import UsageError
+from indexer.store.locks import try_lock_job, unlock_job
+from schemas.config import Config
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 8.0  # seconds a job may take to finish after SIGTERM before it is cancelled
+
+
+@dataclass
+class ChainState:
+    """Backoff bookkeeping of one chain's ingest job."""
+
+    client: RpcClient
+    ingestor: Ingestor
+    started: bool = False
+    failures: int = 0
+    retry_at: float = 0.0
+
+
+class Service:
+    """The scheduled indexer. ``refresh`` is the analytics refresh, injected to keep layers apart."""
+
+    def __init__(
+        self,
+        config: Config,
+        pool: asyncpg.Pool,
+        refresh: Callable[[asyncpg.Connection], Awaitable[object]] | None = None,
+    ) -> None:
+        self.config = config
+        self.pool = pool
+        self.refresh = refresh
+        self.stopping = asyncio.Event()
+        self.scheduler = AsyncIOScheduler(
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        )
+        self.chains: dict[str, ChainState] = {}
+        self._running: set[asyncio.Task[object]] = set()
+
+    async def run(self) -> None:
+        """Schedule the jobs and serve until :meth:`stop` (or a signal) is called."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop)
+        for name in self.config.chains:
+            client = build_client(name, self.config, metrics.rpc_observer(name))
+            self.chains[name] = ChainState(client, build_ingestor(name, self.config, client))
+            self.scheduler.add_job(
+                self._guard,
+                "interval",
+                args=[self.ingest, name],
+                id=f"ingest:{name}",
+                seconds=self.config.service.ingest_interval,
+                next_run_time=_now(),
+            )
+        if self.refresh is not None:
+            self.scheduler.add_job(
+                self._guard,
+                "interval",
+                args=[self.refresh_once, "refresh"],
+                id="refresh",
+                seconds=self.config.service.refresh_interval,
+                next_run_time=_now(),
+            )
+        self.scheduler.start()
+        log.info("service started: %d chain(s), refresh %s", len(self.chains), "on" if self.refresh else "off")
+        try:
+            await self.stopping.wait()
+        finally:
+            await self._shutdown()
+
+    def stop(self) -> None:
+        """Ask the service to finish the work in flight and exit."""
+        if not self.stopping.is_set():
+            log.info("stopping: finishing the batches in flight")
+            self.stopping.set()
+
+    async def _shutdown(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        if self._running:
+            done, pending = await asyncio.wait(self._running, timeout=SHUTDOWN_GRACE)
+            for task in pending:
+                # Cancelling inside a transaction rolls it back: nothing half-written.
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2)
+        for state in self.chains.values():
+            await state.client.close()
+        log.info("service stopped")
+
+    async def _guard(self, job: Callable[[str], Awaitable[None]], name: str) -> None:
+        """Run a job as a tracked task so shutdown can wait for it."""
+        if self.stopping.is_set():
+            return
+        task = asyncio.ensure_future(job(name))
+        self._running.add(task)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._running.discard(task)
+
+    async def ingest(self, name: str) -> None:
+        """One ingest run of chain ``name``: follow the head, record status and metrics."""
+        state = self.chains[name]
+        if time.monotonic() < state.retry_at:
+            return
+        async with self.pool.acquire() as conn:
+            job = f"ingest:{name}"
+            if not await try_lock_job(conn, job):
+                log.debug("%s: another replica holds the ingest lock", name)
+                return
+            try:
+                if not state.started:
+                    await state.ingestor.start()
+                    state.started = True
+                stats = await state.ingestor.sync(conn, follow_head=True, should_stop=self.stopping.is_set)
+            except Exception as exc:  # one chain's failure must not stop the others
+                state.failures += 1
+                delay = min(self.config.service.max_backoff, 2 ** min(state.failures, 12)) * random.uniform(0.75, 1.25)
+                state.retry_at = time.monotonic() + delay
+                metrics.INGEST_FAILURES.labels(name, type(exc).__name__).inc()
+                log.error(
+                    "%s: ingest failed (%s: %s); retrying in %.0f s",
+                    name,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                    exc_info=not isinstance(exc, (OSError, asyncpg.PostgresError)),
+                )
+                await _record_status(conn, name, None, None, error=f"{type(exc).__name__}: {exc}")
+                return
+            finally:
+                await unlock_job(conn, job)
+            state.failures = 0
+            metrics.EVENTS.labels(name).inc(stats.flows_new)
+            metrics.LAST_SUCCESS.labels(name).set(time.time())
+            if stats.reorgs:
+                metrics.REORGS.labels(name).inc(stats.reorgs)
+            if stats.head is not None and stats.indexed_to is not None:
+                metrics.BLOCKS_BEHIND.labels(name).set(max(0, stats.head - stats.indexed_to))
+            await _record_status(conn, name, stats.head, stats.final_head, error=None)
+            if stats.flows_new:
+                log.info("%s: %d new flows up to block %s", name, stats.flows_new, stats.indexed_to)
+
+    async def refresh_once(self, _name: str) -> None:
+        """Recompute rollups of dirty days and refresh the analytics views."""
+        assert self.refresh is not None
+        async with self.pool.acquire() as conn:
+            if not await try_lock_job(conn, "refresh"):
+                return
+            try:
+                started = time.perf_counter()
+                await self.refresh(conn)
+                metrics.REFRESH_SECONDS.observe(time.perf_counter() - started)
+            except Exception as exc:
+                log.error("refresh failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+            finally:
+                await unlock_job(conn, "refresh")
+
+
+async def _record_status(
+    conn: asyncpg.Connection, chain: str, head: int | None, final: int | None, error: str | None
+) -> None:
+    await conn.execute(
+        """
+        insert into core.chain_status as s (chain, head, final_head, observed_at, last_success_at, last_error)
+        values ($1, $2, $3, now(), case when $4::text is null then now() end, $4)
+        on conflict (chain) do update set
+            head = coalesce(excluded.head, s.head),
+            final_head = coalesce(excluded.final_head, s.final_head),
+            observed_at = now(),
+            last_success_at = coalesce(excluded.last_success_at, s.last_success_at),
+            last_error = excluded.last_error
+        """,
+        chain,
+        head,
+        final,
+        error,
+    )
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    return datetime.now(UTC)
+
+
+def start_metrics_server(port: int | None) -> None:
+    """Serve /metrics of the service on ``port`` (None or 0: off)."""
+    if not port:
+        return
+    try:
+        start_http_server(port, addr="127.0.0.1", registry=metrics.REGISTRY)
+    except OSError as exc:
+        raise UsageError(f"service.metrics_port: cannot listen on 127.0.0.1:{port} ({exc.strerror})") from None

@@ -1,0 +1,119 @@
+"""Response models of the JSON API (they document the OpenAPI schema).
+
+Token amounts and USD values are JSON strings holding exact decimals, never floats.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+DecimalString = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", examples=["1234.567891234567891"])]
+
+
+class ErrorBody(BaseModel):
+    status: int
+    message: str
+    parameter: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """Every error has this shape."""
+
+    error: ErrorBody
+
+
+class Network(BaseModel):
+    network: str
+    chains: list[str]
+    first_month: date | None
+    last_month: date | None
+
+
+class NetworksResponse(BaseModel):
+    networks: list[Network]
+
+
+class RevenueMonth(BaseModel):
+    network: str
+    month: date
+    token: str
+    amount: DecimalString
+    amount_usd: DecimalString | None
+    payments: int
+    payers: int
+
+
+class RevenueResponse(BaseModel):
+    revenue: list[RevenueMonth]
+
+
+class TokenAmount(BaseModel):
+    token: str
+    amount: DecimalString
+    amount_usd: DecimalString | None
+    payouts: int
+
+
+class NodeEarner(BaseModel):
+    node: str
+    earnings_usd: DecimalString | None
+    electricity_usd: DecimalString | None
+    net_usd: DecimalString | None
+    tokens: list[TokenAmount]
+
+
+class NodesPage(BaseModel):
+    network: str
+    month: date
+    nodes: list[NodeEarner]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
+
+
+class EarningsRow(BaseModel):
+    period: date
+    token: str
+    amount: DecimalString
+    amount_usd: DecimalString | None
+    payouts: int
+
+
+class NodeEarningsResponse(BaseModel):
+    network: str
+    node: str
+    granularity: str
+    earnings: list[EarningsRow]
+
+
+class UtilisationRow(BaseModel):
+    network: str
+    period: date
+    active_nodes: int
+    new_nodes: int | None = None
+    node_days_active: int | None = None
+    utilisation: DecimalString | None = None
+    paying_customers: int
+    revenue_usd: DecimalString | None
+    rewards_usd: DecimalString | None
+    demand_ratio: DecimalString | None = None
+
+
+class UtilisationResponse(BaseModel):
+    network: str
+    granularity: str
+    utilisation: list[UtilisationRow]
+
+
+class ChainStatus(BaseModel):
+    chain: str
+    indexed_block: int | None
+    head: int | None
+    lag_blocks: int | None
+    seconds_since_update: float | None
+
+
+class ReadyResponse(BaseModel):
+    database: str
+    chains: list[ChainStatus]

@@ -1,0 +1,165 @@
+"""`depin-indexer run` as real processes: SIGTERM, two replicas, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.chains.evm_scenario import EvmScenario
+from tests.chains.test_evm_ingest import _traffic
+
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _config(tmp: Path, anvil: str, token: str, metrics_port: int = 0, name: str = "depin.toml") -> Path:
+    path = tmp / name
+    path.write_text(
+        f"""
+[chains.polygon]
+kind = "evm"
+rpc = ["{anvil}"]
+chain_id = 137
+finality = 3
+max_block_range = 4
+
+[[tokens]]
+chain = "polygon"
+address = "{token}"
+symbol = "RNDR"
+decimals = 18
+
+[service]
+ingest_interval = 0.3
+refresh_interval = 1
+metrics_port = {metrics_port}
+"""
+    )
+    return path
+
+
+def _run(config: Path, db_url: str, tmp: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DEPIN_DATABASE_URL": db_url, "DEPIN_DATA_DIR": str(tmp)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "indexer.cli", "--config", str(config), "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+async def _wait_for(conn: asyncpg.Connection, query: str, predicate, within: float = 30) -> object:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
+    while True:
+        value = await conn.fetchval(query)
+        if predicate(value):
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting on {query!r} (last value {value!r})"
+        await asyncio.sleep(0.1)
+
+
+async def test_sigterm_exits_0_quickly_with_a_consistent_table(anvil: str, db_url: str, tmp_path: Path) -> None:
+    s = EvmScenario(anvil)
+    token = s.deploy_token()
+    _traffic(s, rounds=3)
+    port = _free_port()
+    proc = _run(_config(tmp_path, anvil, token, metrics_port=port), db_url, tmp_path)
+    conn = await asyncpg.connect(db_url)
+    try:
+        head = s.head()
+        await _wait_for(
+            conn,
+            "select block from core.cursors where chain = 'polygon' and source = ''",
+            lambda v: v is not None and v >= head,
+        )
+        async with httpx.AsyncClient() as http:
+            metrics = (await http.get(f"http://127.0.0.1:{port}/metrics", timeout=5)).text
+        assert 'depin_events_indexed_total{chain="polygon"}' in metrics
+        assert "depin_rpc_requests_total" in metrics
+        assert await conn.fetchval("select count(*) from core.flows") == len(s.sent)
+        # More traffic, then SIGTERM while it is being indexed.
+        _traffic(s, rounds=2, seed=1)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+        took = time.monotonic() - started
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert took < 10, f"took {took:.1f}s to stop"
+        cursor = await conn.fetchval("select block from core.cursors where chain = 'polygon' and source = ''")
+        top = await conn.fetchval("select coalesce(max(block), -1) from core.flows")
+        assert top <= cursor, "no flow above the committed cursor"
+        status = await conn.fetchrow(
+            "select head, last_success_at, last_error from core.chain_status where chain = 'polygon'"
+        )
+        assert status["last_error"] is None and status["head"] is not None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        await conn.close()
+
+
+async def test_two_replicas_never_index_a_chain_at_once(anvil: str, db_url: str, tmp_path: Path) -> None:
+    s = EvmScenario(anvil)
+    token = s.deploy_token()
+    _traffic(s, rounds=2)
+    config = _config(tmp_path, anvil, token)
+    a = _run(config, db_url, tmp_path)
+    b = _run(config, db_url, tmp_path)
+    conn = await asyncpg.connect(db_url)
+    try:
+        head = s.head()
+        await _wait_for(
+            conn,
+            "select block from core.cursors where chain = 'polygon' and source = ''",
+            lambda v: v is not None and v >= head,
+        )
+        holders = set()
+        for _ in range(40):
+            rows = await conn.fetch(
+                "select pid from pg_locks where locktype = 'advisory' and granted "
+                "and objid = hashtext('depin-indexer:ingest:polygon')::oid"
+            )
+            assert len(rows) <= 1, "two sessions hold the ingest lock of one chain"
+            holders.update(r["pid"] for r in rows)
+            _traffic(s, rounds=1, seed=len(holders)) if _ % 10 == 0 else None
+            await asyncio.sleep(0.05)
+        # Kill one replica: the other must carry on alone.
+        a.kill()
+        a.wait()
+        _traffic(s, rounds=2, seed=9)
+        head = s.head()
+        # The service follows the head: unfinalised blocks are indexed too (with hashes).
+        await _wait_for(
+            conn,
+            "select block from core.cursors where chain = 'polygon' and source = ''",
+            lambda v: v is not None and v >= head,
+        )
+        stored = await conn.fetch("select tx, src, dst, amount from core.flows")
+        got = Counter((r["tx"], r["src"], r["dst"], int(r["amount"])) for r in stored)
+        assert got == s.expected(), "the surviving replica indexed everything exactly once"
+    finally:
+        for proc in (a, b):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(15)
+        await conn.close()
+    assert b.returncode == 0
