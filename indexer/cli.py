@@ -19,6 +19,7 @@ from indexer.commands import backfill as backfill_command
 from indexer.commands import db as db_command
 from indexer.commands import migrate as migrate_command
 from indexer.commands import run as run_command
+from indexer.commands import verify as verify_command
 from indexer.config import load_config
 from indexer.errors import DepinError
 from indexer.logs import setup_logging
@@ -27,7 +28,7 @@ from indexer.redact import redact_text
 log = logging.getLogger("indexer")
 
 # Each command module exposes register(subparsers) and run(args, config) -> int | None.
-COMMANDS = (migrate_command, backfill_command, run_command, api_command, db_command)
+COMMANDS = (migrate_command, backfill_command, run_command, verify_command, api_command, db_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

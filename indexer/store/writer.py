@@ -216,6 +216,46 @@ async def rewind(conn: asyncpg.Connection, chain: str, fork_block: int) -> int:
     return int(deleted)
 
 
+async def replace_range(
+    conn: asyncpg.Connection,
+    flows: FlowColumns,
+    blocks: tuple[int, int],
+    times: tuple[int, int],
+) -> tuple[int, int]:
+    """Replace every flow of ``flows.chain`` in blocks ``blocks`` (inclusive) by ``flows``.
+
+    A repair: old rows go and the given ones come in, in one transaction; days on both
+    sides are marked dirty; cursors are not touched. ``times`` (Unix seconds of the first
+    and last block) bound the delete to the partitions concerned. Returns (deleted, inserted).
+    """
+    first_block, last_block = blocks
+    first_time = datetime.fromtimestamp(times[0], UTC)
+    last_time = datetime.fromtimestamp(times[1], UTC)
+    await ensure_partitions(conn, flows.block_time)
+    async with conn.transaction():
+        deleted = await conn.fetchval(
+            """
+            with gone as (
+                delete from core.flows
+                where chain = $1 and block between $2 and $3 and block_time between $4 and $5
+                returning block_time
+            ), days as (
+                insert into core.dirty_days (chain, day)
+                select distinct $1, (block_time at time zone 'UTC')::date from gone
+                on conflict (chain, day) do nothing
+            )
+            select count(*) from gone
+            """,
+            flows.chain,
+            first_block,
+            last_block,
+            first_time,
+            last_time,
+        )
+        result = await write_batch(conn, flows, [])
+    return int(deleted), result.flows_inserted
+
+
 async def read_cursor(conn: asyncpg.Connection, chain: str, source: str = "") -> tuple[int, str | None] | None:
     """The stored (block, ref) of a cursor, or None when nothing was indexed yet."""
     row = await conn.fetchrow("select block, ref from core.cursors where chain = $1 and source = $2", chain, source)
