@@ -33,6 +33,15 @@ from schemas.config import Config
 
 log = logging.getLogger(__name__)
 
+# What a restarting or unreachable Postgres raises.
+_DATABASE_DOWN = (
+    OSError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+)
+
 SHUTDOWN_GRACE = 8.0  # seconds a job may take to finish after SIGTERM before it is cancelled
 
 
@@ -65,6 +74,8 @@ class Service:
         )
         self.chains: dict[str, ChainState] = {}
         self._running: set[asyncio.Task[object]] = set()
+        self._db_failures = 0
+        self._db_retry_at = 0.0
 
     async def run(self) -> None:
         """Schedule the jobs and serve until :meth:`stop` (or a signal) is called."""
@@ -118,15 +129,22 @@ class Service:
         log.info("service stopped")
 
     async def _guard(self, job: Callable[[str], Awaitable[None]], name: str) -> None:
-        """Run a job as a tracked task so shutdown can wait for it."""
-        if self.stopping.is_set():
+        """Run a job as a tracked task so shutdown can wait for it; back off when the
+        database is unreachable (one line per attempt, not a traceback per tick)."""
+        if self.stopping.is_set() or time.monotonic() < self._db_retry_at:
             return
         task = asyncio.ensure_future(job(name))
         self._running.add(task)
         try:
             await task
+            self._db_failures = 0
         except asyncio.CancelledError:
             pass
+        except _DATABASE_DOWN as exc:
+            self._db_failures += 1
+            delay = min(30.0, 0.5 * 2 ** min(self._db_failures, 6)) * random.uniform(0.75, 1.25)
+            self._db_retry_at = time.monotonic() + delay
+            log.warning("database unavailable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
         finally:
             self._running.discard(task)
 
@@ -145,6 +163,8 @@ class Service:
                     await state.ingestor.start()
                     state.started = True
                 stats = await state.ingestor.sync(conn, follow_head=True, should_stop=self.stopping.is_set)
+            except _DATABASE_DOWN:
+                raise  # the database, not the chain: handled (and backed off) by _guard
             except Exception as exc:  # one chain's failure must not stop the others
                 state.failures += 1
                 delay = min(self.config.service.max_backoff, 2 ** min(state.failures, 12)) * random.uniform(0.75, 1.25)
@@ -161,7 +181,8 @@ class Service:
                 await _record_status(conn, name, None, None, error=f"{type(exc).__name__}: {exc}")
                 return
             finally:
-                await unlock_job(conn, job)
+                if not conn.is_closed():
+                    await unlock_job(conn, job)
             state.failures = 0
             metrics.EVENTS.labels(name).inc(stats.flows_new)
             metrics.LAST_SUCCESS.labels(name).set(time.time())

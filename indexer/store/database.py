@@ -33,9 +33,10 @@ async def connect(url: str, **kwargs: object) -> asyncpg.Connection:
 
 @asynccontextmanager
 async def pool(url: str, size: int = 4, **kwargs: object) -> AsyncIterator[asyncpg.Pool]:
-    """An asyncpg pool, closed on exit."""
+    """An asyncpg pool, closed on exit. ``min_size=0``: after a server restart the pool
+    reconnects on demand instead of retrying in the background."""
     try:
-        created = await asyncpg.create_pool(url, min_size=1, max_size=size, **kwargs)  # type: ignore[arg-type]
+        created = await asyncpg.create_pool(url, min_size=0, max_size=size, **kwargs)  # type: ignore[arg-type]
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise DatabaseError(f"cannot connect to {redact_url(url)}: {exc}") from None
     assert created is not None

@@ -70,7 +70,10 @@ def _run(config: Path, db_url: str, tmp: Path) -> subprocess.Popen[bytes]:
 async def _wait_for(conn: asyncpg.Connection, query: str, predicate, within: float = 30) -> object:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + within
     while True:
-        value = await conn.fetchval(query)
+        try:
+            value = await conn.fetchval(query)
+        except asyncpg.UndefinedTableError:  # the service has not migrated yet
+            value = None
         if predicate(value):
             return value
         assert time.monotonic() < deadline, f"timed out waiting on {query!r} (last value {value!r})"
