@@ -309,7 +309,11 @@ class EvmIngestor:
         """Fetch, decode and write blocks ``lo..hi`` (maybe fewer); returns (last block done, flows, new)."""
         logs, hi = await self._logs_adaptive(lo, hi)
         flows = FlowColumns(self.name)
-        evm_decode.decode_transfer_logs(logs, self.token_map, flows)
+        try:
+            evm_decode.decode_transfer_logs(logs, self.token_map, flows)
+        except evm_decode.EvmReorgError as exc:
+            # A removed log: the endpoint saw a reorg while answering. Refetch.
+            raise InconsistentResponse(f"{self.name}: {exc}") from None
         # Unfinalised blocks are stored with their hashes (reorg detection); the last
         # block of the range always is, so the next range can check it links up.
         keep = sorted(set(range(max(lo, final + 1), hi + 1)) | {hi})

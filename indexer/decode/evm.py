@@ -3,16 +3,19 @@
 Pure standard library (a test imports this module in a fresh interpreter and checks
 that no compiled extension came with it). Whole responses are decoded at once:
 
-* :func:`decode_transfer_logs` first tries a *fast path* that works column by column
-  with C-level iteration (``map`` over ``operator`` callables, ``int(x, 16)``, one
-  ``bytes.translate`` over the whole batch to prove every hex field is hex). It only
-  accepts a batch in which every field is already in canonical form (lower-case hex,
-  exact lengths). Anything else — upper-case hex, an unexpected value, a broken log — sends
-  the *whole* batch to the *careful path*, a plain per-log loop that validates each
-  field, normalises case and raises :class:`EvmDecodeError` naming the transaction and
-  log index. The two paths accept exactly the same logs and produce the same rows (a
-  property test checks both claims), so the fast path is an optimisation, never a
-  second set of rules.
+* :func:`decode_transfer_logs` first tries a *fast path*. Per chunk of a few hundred
+  logs, one loop gathers the raw fields (each dict is touched once, while it is in the
+  CPU cache); then every check and conversion runs column-wise at C speed: ``int(x, 16)``
+  through ``map``, ``str.replace`` for addresses, and proofs over each joined column
+  (extended slices check prefixes and padding, one ``bytes.translate`` proves the hex
+  digits), so that what ``int()`` would tolerate (spaces, ``_``, signs, non-ASCII digits)
+  never slips through. It only accepts a batch already in canonical form (lower-case hex,
+  exact lengths, exactly three topics). Anything else — upper-case hex, a broken log,
+  an event of another shape — sends the *whole* batch to the *careful path*, a plain
+  per-log loop that validates each field, normalises case and raises
+  :class:`EvmDecodeError` naming the transaction and log index. The two paths accept
+  the same logs and produce the same rows (property tests check both claims), so the
+  fast path is an optimisation, never a second set of rules.
 * Nothing is appended to the output columns unless the whole batch decodes: a batch is
   stored completely or not at all.
 
@@ -26,7 +29,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress, repeat
-from operator import itemgetter
 from typing import Any
 
 from indexer.decode.columns import FlowColumns
@@ -68,16 +70,6 @@ _MAX_LOG_INDEX = 2**31 - 1
 _ADDRESS_TOPIC_PREFIX = "0x" + "0" * 24  # 12 zero bytes of left padding
 _HEX = frozenset("0123456789abcdefABCDEF")
 
-_get_address = itemgetter("address")
-_get_topics = itemgetter("topics")
-_get_data = itemgetter("data")
-_get_tx = itemgetter("transactionHash")
-_get_block = itemgetter("blockNumber")
-_get_log_index = itemgetter("logIndex")
-_first = itemgetter(0)
-_second = itemgetter(1)
-_third = itemgetter(2)
-
 
 class EvmDecodeError(ValueError):
     """An RPC response that cannot be decoded faithfully; nothing of the batch was kept."""
@@ -112,55 +104,84 @@ def decode_transfer_logs(
     timestamps). Returns the number of flows appended.
     """
     token_map = {address.lower(): text for address, text in tokens.items()}
+    columns = (flows.block, flows.tx, flows.idx, flows.token, flows.src, flows.dst, flows.amount)
+    marks = [len(column) for column in columns]
     try:
-        columns = _transfers_fast(logs, token_map)
+        # Straight into the caller's lists: copying them again afterwards would touch
+        # every decoded object once more, long after it left the CPU cache.
+        _transfers_fast(logs, token_map, columns)
+        return len(flows.tx) - marks[1]
     except (_Fallback, TypeError, KeyError, IndexError, ValueError, AttributeError):
-        # ValueError covers UnicodeEncodeError (non-ASCII text in a hex field).
-        columns = None
-    if columns is None:
-        columns = _transfers_careful(logs, token_map)
-    block, tx, idx, token, src, dst, amount = columns
-    flows.block += block
-    flows.tx += tx
-    flows.idx += idx
-    flows.token += token
-    flows.src += src
-    flows.dst += dst
-    flows.amount += amount
-    return len(tx)
+        # ValueError covers UnicodeEncodeError (non-ASCII text in a hex field). What the
+        # fast path appended goes: the careful path decides about the whole batch.
+        for column, mark in zip(columns, marks, strict=True):
+            del column[mark:]
+    decoded = _transfers_careful(logs, token_map)
+    for column, values in zip(columns, decoded, strict=True):
+        column += values
+    return len(decoded[1])
 
 
 _Columns = tuple[list[int], list[str], list[int], list[str], list[str | None], list[str | None], list[int]]
 
-# Chunks small enough that every column pass over a chunk finds the chunk's dicts and
-# strings still in the CPU cache: one pass per column over 200,000 logs costs about twice
-# as much as the same passes chunk by chunk.
-_CHUNK = 2048
+# Chunks small enough that the column passes over a chunk find its dicts and strings
+# still in the CPU cache. Measured on 200,000 Polygon-shaped logs: 512 is the sweet spot;
+# whole 10,000-log responses at once are ~10% slower, column passes over all 200,000
+# logs at once about twice as slow.
+_CHUNK = 512
 
 
-def _transfers_fast(logs: Sequence[Mapping[str, Any]], tokens: Mapping[str, str]) -> _Columns:
-    """Column-wise decoding of a batch already in canonical form.
+def _transfers_fast(logs: Sequence[Mapping[str, Any]], tokens: Mapping[str, str], out: tuple[list[Any], ...]) -> None:
+    """Column-wise decoding of a batch already in canonical form, appended to ``out``.
 
     Raises :class:`_Fallback` (or lets a TypeError, KeyError... escape) for anything it
-    does not prove valid; the careful path then decides.
+    does not prove valid, leaving part of the batch in ``out`` for the caller to cut.
     """
     if type(logs) is not list:
         raise _Fallback
-    out: _Columns = ([], [], [], [], [], [], [])
     for start in range(0, len(logs), _CHUNK):
         part = _fast_chunk(logs[start : start + _CHUNK], tokens)
         for column, values in zip(out, part, strict=True):
             column += values
-    return out
 
 
 def _fast_chunk(logs: list[Any], tokens: Mapping[str, str]) -> _Columns:
+    # One pass over the dicts gathers the raw fields (each dict is touched once, while
+    # it is in cache); the checks and conversions then run column-wise at C speed.
+    topic_lists: list[Any] = []
+    topic0: list[Any] = []
+    froms: list[Any] = []
+    tos: list[Any] = []
+    data: list[Any] = []
+    txs: list[Any] = []
+    blocks_hex: list[Any] = []
+    indexes_hex: list[Any] = []
+    removed: list[Any] = []
+    addresses: list[Any] = []
+    add_topics, add_topic0, add_from, add_to = topic_lists.append, topic0.append, froms.append, tos.append
+    add_data, add_tx, add_block, add_index = data.append, txs.append, blocks_hex.append, indexes_hex.append
+    add_removed, add_address = removed.append, addresses.append
+    for entry in logs:
+        topics = entry["topics"]
+        add_topics(topics)
+        # Exactly three topics or ValueError: a 4-topic (ERC-721 shaped) Transfer, an
+        # anonymous event or any other shape goes to the careful path.
+        first, sender, receiver = topics
+        add_topic0(first)
+        add_from(sender)
+        add_to(receiver)
+        add_data(entry["data"])
+        add_tx(entry["transactionHash"])
+        add_block(entry["blockNumber"])
+        add_index(entry["logIndex"])
+        add_removed(entry.get("removed"))
+        add_address(entry["address"])
     n = len(logs)
     # removed: absent, null or false only; types first, so that 0 cannot pass for false.
-    removed = list(map(dict.get, logs, repeat("removed")))
     if not set(map(type, removed)) <= _NONE_OR_BOOL or True in removed:
         raise _Fallback
-    addresses = list(map(_get_address, logs))
+    if set(map(type, topic_lists)) != _LIST:
+        raise _Fallback
     # Usually one token per request: equality (a memcmp) is cheaper than hashing each.
     text = tokens.get(addresses[0])
     if text is not None and addresses.count(addresses[0]) == n:
@@ -169,10 +190,6 @@ def _fast_chunk(logs: list[Any], tokens: Mapping[str, str]) -> _Columns:
         texts = list(map(tokens.get, addresses))
         if None in texts:
             raise _Fallback
-    topics = list(map(_get_topics, logs))
-    if set(map(type, topics)) != _LIST:
-        raise _Fallback
-    topic0 = list(map(_first, topics))  # IndexError on an anonymous event: careful path
     if topic0.count(TRANSFER_TOPIC) != n:
         kinds = set(topic0)
         kinds.discard(TRANSFER_TOPIC)
@@ -182,22 +199,22 @@ def _fast_chunk(logs: list[Any], tokens: Mapping[str, str]) -> _Columns:
             if type(other) is not str or other.lower() == TRANSFER_TOPIC:
                 raise _Fallback
         keep = list(map(TRANSFER_TOPIC.__eq__, topic0))
-        logs = list(compress(logs, keep))
-        topics = list(compress(topics, keep))
         texts = list(compress(texts, keep))
-        n = len(logs)
+        froms = list(compress(froms, keep))
+        tos = list(compress(tos, keep))
+        data = list(compress(data, keep))
+        txs = list(compress(txs, keep))
+        blocks_hex = list(compress(blocks_hex, keep))
+        indexes_hex = list(compress(indexes_hex, keep))
+        n = len(txs)
         if n == 0:
             return [], [], [], [], [], [], []
-    if set(map(len, topics)) != _THREE:
-        raise _Fallback
-    froms = list(map(_second, topics))
-    tos = list(map(_third, topics))
-    data = list(map(_get_data, logs))
-    txs = list(map(_get_tx, logs))
-    _check_words(froms + tos + txs, 2 * n)
+    _check_words(froms, padded=True)
+    _check_words(tos, padded=True)
+    _check_words(txs, padded=False)
     amounts = _words_as_ints(data, n)
-    blocks = _quantities(list(map(_get_block, logs)), n, _MAX_BLOCK)
-    indexes = _quantities(list(map(_get_log_index, logs)), n, _MAX_LOG_INDEX)
+    blocks = _quantities(blocks_hex, n, _MAX_BLOCK)
+    indexes = _quantities(indexes_hex, n, _MAX_LOG_INDEX)
     # "0x" + 24 zeros + 40 digits -> "0x" + 40 digits: one C-level replace per address.
     srcs: list[str | None] = list(map(str.replace, froms, repeat(_ADDRESS_TOPIC_PREFIX), repeat("0x"), repeat(1)))
     dsts: list[str | None] = list(map(str.replace, tos, repeat(_ADDRESS_TOPIC_PREFIX), repeat("0x"), repeat(1)))
@@ -210,7 +227,6 @@ def _fast_chunk(logs: list[Any], tokens: Mapping[str, str]) -> _Columns:
 
 _NONE_OR_BOOL = frozenset({type(None), bool})
 _LIST = {list}
-_THREE = {3}
 _WORD_LENGTH = {66}
 _LOWER_HEX_DIGITS = b"0123456789abcdef"
 _HEX_DIGITS_AND_X = b"0123456789abcdefABCDEFx"
@@ -220,9 +236,8 @@ _HEX_DIGITS_AND_X = b"0123456789abcdefABCDEFx"
 # (``grid[k::66]``) reads position k of every row at C speed.
 
 
-def _check_words(column: list[Any], padded: int) -> None:
-    """Prove every item is "0x" + 64 lower-case hex digits, the first 24 of them zeros
-    in the first ``padded`` items (address topics)."""
+def _check_words(column: list[Any], *, padded: bool) -> None:
+    """Prove every item is "0x" + 64 lower-case hex digits, the first 24 zeros if ``padded``."""
     if set(map(len, column)) != _WORD_LENGTH:  # TypeError on a non-string: fallback
         raise _Fallback
     n = len(column)
@@ -230,10 +245,9 @@ def _check_words(column: list[Any], padded: int) -> None:
     if grid[1::66] != "x" * n or grid[0::66] != "0" * n:
         raise _Fallback
     if padded:
-        zeros = "0" * padded
-        end = 66 * padded
+        zeros = "0" * n
         for position in range(2, 26):
-            if grid[position:end:66] != zeros:
+            if grid[position::66] != zeros:
                 raise _Fallback
     # Deleting the hex digits must leave exactly the n prefix x's (placed by the check
     # above). encode() raises UnicodeEncodeError, a ValueError, on non-ASCII: fallback.
