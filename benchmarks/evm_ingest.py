@@ -24,12 +24,12 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import replay_evm  # noqa: E402
-from benchmarks._common import benchmark_server, fresh_database, peak_rss_mb  # noqa: E402
-from indexer.chains.evm import EvmIngestor  # noqa: E402
-from indexer.chains.rpc import RpcClient  # noqa: E402
-from indexer.store.migrate import migrate  # noqa: E402
-from schemas.config import EvmChain  # noqa: E402
+from benchmarks import replay_evm
+from benchmarks._common import benchmark_server, fresh_database, peak_rss_mb
+from indexer.chains.evm import EvmIngestor
+from indexer.chains.rpc import RpcClient
+from indexer.store.migrate import migrate
+from schemas.config import EvmChain
 
 
 async def ours(url: str, db_url: str, blocks: int, range_size: int) -> tuple[int, float]:
