@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from web3 import HTTPProvider, Web3
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "evm"
+from indexer.demo.anvil import CONTRACTS as FIXTURES
+
 ZERO = "0x" + "0" * 40
 JAN_2024 = 1_704_067_200
 

@@ -1,0 +1,1 @@
+"""``depin-indexer demo``: local chains, a three-month scenario, the whole pipeline."""
