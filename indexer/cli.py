@@ -18,6 +18,8 @@ from indexer.commands import api as api_command
 from indexer.commands import backfill as backfill_command
 from indexer.commands import db as db_command
 from indexer.commands import migrate as migrate_command
+from indexer.commands import prices as prices_command
+from indexer.commands import refresh as refresh_command
 from indexer.commands import run as run_command
 from indexer.commands import verify as verify_command
 from indexer.config import load_config
@@ -28,7 +30,16 @@ from indexer.redact import redact_text
 log = logging.getLogger("indexer")
 
 # Each command module exposes register(subparsers) and run(args, config) -> int | None.
-COMMANDS = (migrate_command, backfill_command, run_command, verify_command, api_command, db_command)
+COMMANDS = (
+    migrate_command,
+    backfill_command,
+    refresh_command,
+    run_command,
+    verify_command,
+    prices_command,
+    api_command,
+    db_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 
 from indexer.chains.registry import build_client, build_ingestor
 from indexer.errors import DepinError, UsageError
+from indexer.figures.reference import sync_reference
 from indexer.store.database import connect, database_url
 from indexer.store.locks import try_lock_job, unlock_job
 from indexer.store.migrate import migrate
@@ -96,12 +97,7 @@ async def _backfill(url: str, config: Config, names: list[str], to_block: int | 
     conn = await connect(url)
     try:
         await migrate(conn)
-        try:
-            from indexer.store.reference import sync_reference  # type: ignore[import-not-found]
-        except ImportError:  # analytics not installed in this build
-            sync_reference = None
-        if sync_reference is not None:
-            await sync_reference(conn, config)
+        await sync_reference(conn, config)
         failures = 0
         with _Progress(names) as progress:
             for name in names:

@@ -28,22 +28,17 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _serve(url: str, config: Config, refresh: bool) -> None:
+    from indexer.figures.reference import sync_reference
+    from indexer.figures.refresh import refresh as refresh_figures
     from indexer.service import Service, start_metrics_server
 
     conn = await connect(url)
     try:
         await migrate(conn)
-        refresh_job = None
-        try:
-            from indexer.analytics.refresh import refresh as refresh_job  # type: ignore[import-not-found,no-redef]
-            from indexer.store.reference import sync_reference  # type: ignore[import-not-found]
-
-            await sync_reference(conn, config)
-        except ImportError:
-            log.warning("analytics are not available in this build: ingest only")
+        await sync_reference(conn, config)
     finally:
         await conn.close()
     start_metrics_server(config.service.metrics_port)
     async with pool(url, size=max(2, len(config.chains) + 2)) as connections:
-        service = Service(config, connections, refresh_job if refresh else None)
+        service = Service(config, connections, refresh_figures if refresh else None)
         await service.run()

@@ -1,0 +1,1 @@
+"""From flows to figures: reference data in the database, and the incremental refresh."""

@@ -1,0 +1,91 @@
+"""The incremental refresh: recompute the rollups of dirty days and months only.
+
+Writers mark every (chain, day) they touch in ``core.dirty_days``. A refresh takes those
+rows (deleting them inside its own transaction, so a crash puts them back), recomputes
+the daily rollups of exactly those (chain, day) pairs, keeps each node's first earning
+day right (a reorg can move it), then recomputes the network-day rows of the affected
+days and the monthly rows of their months. Cost grows with the new data, not with
+history; one transaction, so readers see the old figures or the new ones, never a mix.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+
+import asyncpg
+
+from indexer.store.sqlfiles import queries
+
+_LOCK = "refresh"
+
+
+@dataclass
+class RefreshStats:
+    """What a refresh recomputed."""
+
+    chain_days: int = 0
+    days: int = 0
+    months: int = 0
+    seconds: float = 0.0
+
+
+async def refresh(conn: asyncpg.Connection) -> RefreshStats:
+    """Recompute every figure touched since the last refresh; safe to run at any time."""
+    sql = queries("figures")
+    started = time.perf_counter()
+    stats = RefreshStats()
+    async with conn.transaction():
+        # One refresher at a time (the service takes the same lock around its job).
+        await conn.execute("select pg_advisory_xact_lock(hashtext('depin-indexer:refresh-tx'))")
+        dirty = await conn.fetch(sql["take_dirty"])
+        if not dirty:
+            stats.seconds = time.perf_counter() - started
+            return stats
+        chains = [r["chain"] for r in dirty]
+        days = [r["day"] for r in dirty]
+        await conn.execute(sql["drop_daily_revenue"], chains, days)
+        before = await conn.fetch(sql["drop_daily_earnings"], chains, days)
+        after = await conn.fetch(sql["fill_daily"], chains, days)
+        nodes = {(r["network"], r["node"]) for r in before} | {(r["network"], r["node"]) for r in after}
+        affected = set(days) | await _update_first_days(conn, sql, nodes)
+        day_list = sorted(affected)
+        await conn.execute(sql["drop_network_daily"], day_list)
+        await conn.execute(sql["fill_network_daily"], day_list)
+        await conn.execute(sql["drop_node_earnings_daily"], day_list)
+        await conn.execute(sql["fill_node_earnings_daily"], day_list)
+        months = sorted({d.replace(day=1) for d in affected})
+        for name in ("drop_monthly", "drop_monthly_nodes", "drop_monthly_network", "drop_monthly_profit"):
+            await conn.execute(sql[name], months)
+        await conn.execute(sql["fill_monthly"], months)
+        stats.chain_days, stats.days, stats.months = len(dirty), len(day_list), len(months)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+async def _update_first_days(conn: asyncpg.Connection, sql: dict[str, str], nodes: set[tuple[str, str]]) -> set[date]:
+    """Bring node_first_day up to date for ``nodes``; return the days whose new_nodes changed."""
+    if not nodes:
+        return set()
+    networks, names = zip(*sorted(nodes), strict=True)
+    rows = await conn.fetch(sql["first_days"], list(networks), list(names))
+    changed = [r for r in rows if r["old_first"] != r["new_first"]]
+    if not changed:
+        return set()
+    await conn.execute(
+        sql["set_first_days"],
+        [r["network"] for r in changed],
+        [r["node"] for r in changed],
+        [r["new_first"] for r in changed],
+    )
+    return {d for r in changed for d in (r["old_first"], r["new_first"]) if d is not None}
+
+
+async def refresh_all(conn: asyncpg.Connection) -> RefreshStats:
+    """Mark every (chain, day) with flows dirty and refresh: a full recompute (slow; for repairs)."""
+    await conn.execute(
+        "insert into core.dirty_days (chain, day) "
+        "select distinct chain, (block_time at time zone 'UTC')::date from core.flows on conflict do nothing"
+    )
+    return await refresh(conn)
