@@ -43,13 +43,20 @@ async def refresh(conn: asyncpg.Connection) -> RefreshStats:
         if not dirty:
             stats.seconds = time.perf_counter() - started
             return stats
-        chains = [r["chain"] for r in dirty]
-        days = [r["day"] for r in dirty]
-        await conn.execute(sql["drop_daily_revenue"], chains, days)
-        before = await conn.fetch(sql["drop_daily_earnings"], chains, days)
-        after = await conn.fetch(sql["fill_daily"], chains, days)
-        nodes = {(r["network"], r["node"]) for r in before} | {(r["network"], r["node"]) for r in after}
-        affected = set(days) | await _update_first_days(conn, sql, nodes)
+        nodes: set[tuple[str, str]] = set()
+        # Month by month: each pass reads one contiguous range of flows, however
+        # scattered the dirty days are (a reorg today, a relabel of 2023).
+        by_month: dict[date, list[asyncpg.Record]] = {}
+        for row in dirty:
+            by_month.setdefault(row["day"].replace(day=1), []).append(row)
+        for rows in by_month.values():
+            chains = [r["chain"] for r in rows]
+            days = [r["day"] for r in rows]
+            await conn.execute(sql["drop_daily_revenue"], chains, days)
+            before = await conn.fetch(sql["drop_daily_earnings"], chains, days)
+            after = await conn.fetch(sql["fill_daily"], chains, days)
+            nodes |= {(r["network"], r["node"]) for r in before} | {(r["network"], r["node"]) for r in after}
+        affected = {r["day"] for r in dirty} | await _update_first_days(conn, sql, nodes)
         day_list = sorted(affected)
         await conn.execute(sql["drop_network_daily"], day_list)
         await conn.execute(sql["fill_network_daily"], day_list)

@@ -9,6 +9,10 @@
 
 create schema if not exists rollup;
 
+-- Two labels may differ only in valid_to (the config does not forbid it and the rules
+-- take the union of validity): 0001's uniqueness on valid_from was too strict.
+drop index core.labels_identity;
+
 -- Exact scaling of raw amounts: a product with an exact power of ten (scale = decimals)
 -- never rounds, unlike numeric division or power(), which keep ~16 significant digits.
 create function core.scale_amount(raw numeric, decimals integer) returns numeric
@@ -45,43 +49,38 @@ as $$
 with pairs as (
     select distinct c as chain, d as day from unnest(p_chains, p_days) as u(c, d)
 ), f as (
+    -- One range scan (partition pruning + BRIN) and a hash semi-join on (chain, day):
+    -- joining pair by pair made the planner rescan flows once per pair.
     select fl.chain, (fl.block_time at time zone 'UTC')::date as day, fl.tx, fl.idx, fl.block,
            fl.block_time, fl.token, fl.src, fl.dst, fl.amount
-    from pairs p
-    join core.flows fl
-      on fl.chain = p.chain
-     and fl.block_time >= p.day::timestamp at time zone 'UTC'
-     and fl.block_time < (p.day + 1)::timestamp at time zone 'UTC'
-), own as (
-    select distinct l.network, l.chain, l.address, d.day
-    from core.labels l join pairs d on d.chain = l.chain
-    where core.label_valid(l, d.day)
-), lab as (
-    select distinct l.network, l.chain, l.address, l.role, d.day
-    from core.labels l join pairs d on d.chain = l.chain
-    where core.label_valid(l, d.day)
+    from core.flows fl
+    where fl.block_time >= (select min(day) from pairs)::timestamp at time zone 'UTC'
+      and fl.block_time < ((select max(day) from pairs) + 1)::timestamp at time zone 'UTC'
+      and (fl.chain, (fl.block_time at time zone 'UTC')::date) in (select chain, day from pairs)
 )
-select lab.network, 'revenue', f.chain, f.day, f.tx, f.idx, f.block, f.block_time, f.token, f.src, f.dst, f.src, f.amount
-from f join lab on lab.role = 'revenue' and lab.chain = f.chain and lab.day = f.day and lab.address = f.dst
-where f.src is not null
-  and not exists (select 1 from own o where o.network = lab.network and o.chain = f.chain
-                  and o.day = f.day and o.address = f.src)
-union all
-select lab.network, 'reward', f.chain, f.day, f.tx, f.idx, f.block, f.block_time, f.token, f.src, f.dst, f.dst, f.amount
-from f join lab on lab.role = 'rewards' and lab.chain = f.chain and lab.day = f.day and lab.address = f.src
-where f.dst is not null
-  and not exists (select 1 from own o where o.network = lab.network and o.chain = f.chain
-                  and o.day = f.day and o.address = f.dst)
-union all
-select lab.network, 'revenue', f.chain, f.day, f.tx, f.idx, f.block, f.block_time, f.token, f.src, f.dst, f.src, f.amount
-from f join lab on lab.role = 'burn_revenue' and lab.chain = f.chain and lab.day = f.day and lab.address = f.token
-where f.dst is null
-union all
-select lab.network, 'reward', f.chain, f.day, f.tx, f.idx, f.block, f.block_time, f.token, f.src, f.dst, f.dst, f.amount
-from f join lab on lab.role = 'mint_rewards' and lab.chain = f.chain and lab.day = f.day and lab.address = f.token
-where f.src is null and f.dst is not null
-  and not exists (select 1 from own o where o.network = lab.network and o.chain = f.chain
-                  and o.day = f.day and o.address = f.dst)
+-- Each branch finds its label through core.labels (chain, address); "one of N's own
+-- addresses" is an indexed probe of the same table.
+select l.network, 'revenue', f.chain, f.day, f.tx, f.idx, f.block, f.block_time, f.token, f.src, f.dst, f.src, f.amount
+from f join core.labels l on l.chain = f.chain and l.address = f.dst and l.role = 'revenue'
+where f.src is not null and core.label_valid(l, f.day)
+  and not exists (select 1 from core.labels o where o.chain = f.chain and o.address = f.src
+                  and o.network = l.network and core.label_valid(o, f.day))
+union
+select l.network, 'reward', f.chain, f.day, f.tx, f.idx, f.block, f.block_time, f.token, f.src, f.dst, f.dst, f.amount
+from f join core.labels l on l.chain = f.chain and l.address = f.src and l.role = 'rewards'
+where f.dst is not null and core.label_valid(l, f.day)
+  and not exists (select 1 from core.labels o where o.chain = f.chain and o.address = f.dst
+                  and o.network = l.network and core.label_valid(o, f.day))
+union
+select l.network, 'revenue', f.chain, f.day, f.tx, f.idx, f.block, f.block_time, f.token, f.src, f.dst, f.src, f.amount
+from f join core.labels l on l.chain = f.chain and l.address = f.token and l.role = 'burn_revenue'
+where f.dst is null and core.label_valid(l, f.day)
+union
+select l.network, 'reward', f.chain, f.day, f.tx, f.idx, f.block, f.block_time, f.token, f.src, f.dst, f.dst, f.amount
+from f join core.labels l on l.chain = f.chain and l.address = f.token and l.role = 'mint_rewards'
+where f.src is null and f.dst is not null and core.label_valid(l, f.day)
+  and not exists (select 1 from core.labels o where o.chain = f.chain and o.address = f.dst
+                  and o.network = l.network and core.label_valid(o, f.day))
 $$;
 
 -- Daily rollups keyed by (chain, day): exactly what a dirty (chain, day) recomputes.
@@ -234,9 +233,10 @@ from rollup.network_monthly;
 
 -- Earnings minus electricity per node and month (core.assumptions: watts x 24 h per day
 -- the node earned, at usd_per_kwh; the network's row, else '*').
+-- days_active (an extension of the contract): days the node earned in the month.
 create view analytics.node_profitability_monthly as
 select network, node, month, trim_scale(earnings_usd) as earnings_usd,
-       trim_scale(electricity_usd) as electricity_usd, trim_scale(net_usd) as net_usd
+       trim_scale(electricity_usd) as electricity_usd, trim_scale(net_usd) as net_usd, days_active
 from rollup.node_profitability_monthly;
 
 -- Lineage: the flows behind a monthly_revenue or node_earnings_monthly row (analysts may

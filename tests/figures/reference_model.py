@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 
@@ -51,14 +51,23 @@ def _sum_or_none(values: list[Decimal | None]) -> Decimal | None:
     return None if any(v is None for v in values) else sum(values, Decimal(0))  # type: ignore[arg-type]
 
 
-def model(
+def model(*args: Any) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
+    """Every analytics view, computed from scratch, with exact decimal arithmetic.
+
+    Python's default decimal context keeps 28 digits; amounts of 10^30 raw units at 18
+    decimals with prices need more, so the model computes with 200.
+    """
+    with localcontext(prec=200):
+        return _model(*args)
+
+
+def _model(
     flows: list[Flow],
     labels: list[Label],
     tokens: list[Token],
     prices: dict[tuple[date, str], Decimal],
     assumptions: dict[str, tuple[Decimal, Decimal]],
 ) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
-    """Every analytics view, computed from scratch."""
     token = {(t.chain, t.address): t for t in tokens}
     networks = sorted({lb.network for lb in labels})
     revenue: list[tuple[str, date, str, str, Decimal, Decimal | None]] = []  # network, day, symbol, payer, amount, usd
