@@ -145,6 +145,33 @@ class EvmSource:
             out[n] = None if answer is None else str(answer["hash"]).lower()
         return out
 
+    async def logs_with_headers(
+        self, addresses: Sequence[str], lo: int, hi: int, numbers: Sequence[int]
+    ) -> tuple[list[dict[str, Any]], list[BlockRow]]:
+        """Transfer logs of ``lo..hi`` and the headers of ``numbers``, in ONE batch.
+
+        One batch goes to one endpoint, so the logs and the headers come from one node's
+        view of the chain: a node behind the head answers a null header (retried, never
+        taken for "no logs there"), and a reorg cannot pair one branch's logs with the
+        other branch's hashes.
+        """
+        query = {"fromBlock": _hex(lo), "toBlock": _hex(hi), "address": list(addresses), "topics": [TRANSFER_TOPIC]}
+        calls = [("eth_getLogs", [query])] + [("eth_getBlockByNumber", [_hex(n), False]) for n in numbers]
+        answers = await self.client.batch(calls)
+        logs = answers[0]
+        if isinstance(logs, RpcError):
+            raise logs
+        if not isinstance(logs, list):
+            raise InconsistentResponse(f"{self.name}: eth_getLogs {lo}-{hi} returned {type(logs).__name__}, not a list")
+        rows: list[BlockRow] = []
+        for n, answer in zip(numbers, answers[1:], strict=True):
+            if isinstance(answer, RpcError):
+                raise answer
+            if answer is None:
+                raise InconsistentResponse(f"{self.name}: the endpoint does not have block {n} yet (it lags)")
+            rows.extend(evm_decode.decode_block_headers([answer], [n]))
+        return logs, rows
+
     async def headers(self, numbers: Sequence[int], chunk: int = 100) -> list[BlockRow]:
         """(number, hash, parent_hash, unix time) of each block, fetched in batches."""
         rows: list[BlockRow] = []
@@ -208,6 +235,28 @@ class AdaptiveRange:
         if self._successes >= 3 and self.size < self.maximum:
             self.size = min(self.maximum, self.size * 2)
             self._successes = 0
+
+
+# A node refusing a range it does not have yet (it lags behind the head we saw).
+_NOT_YET = (
+    "beyond current head",
+    "beyond the current head",
+    "blockoutofrange",
+    "block out of range",
+    "unknown block",
+    "header not found",
+    "after last accepted block",
+)
+
+
+def _not_yet(exc: RpcError) -> bool:
+    message = exc.message.lower()
+    return any(phrase in message for phrase in _NOT_YET)
+
+
+def _kept(lo: int, hi: int, final: int) -> list[int]:
+    """Blocks of ``lo..hi`` stored with their hashes: the unfinalised ones and the last."""
+    return sorted(set(range(max(lo, final + 1), hi + 1)) | {hi})
 
 
 def _too_large(exc: RpcError) -> bool:
@@ -307,7 +356,7 @@ class EvmIngestor:
 
     async def _index_range(self, conn: asyncpg.Connection, lo: int, hi: int, final: int) -> tuple[int, int, int]:
         """Fetch, decode and write blocks ``lo..hi`` (maybe fewer); returns (last block done, flows, new)."""
-        logs, hi = await self._logs_adaptive(lo, hi)
+        logs, hi, checked = await self._logs_adaptive(lo, hi, final)
         flows = FlowColumns(self.name)
         try:
             evm_decode.decode_transfer_logs(logs, self.token_map, flows)
@@ -316,16 +365,20 @@ class EvmIngestor:
             raise InconsistentResponse(f"{self.name}: {exc}") from None
         # Unfinalised blocks are stored with their hashes (reorg detection); the last
         # block of the range always is, so the next range can check it links up.
-        keep = sorted(set(range(max(lo, final + 1), hi + 1)) | {hi})
+        keep = _kept(lo, hi, final)
         if self.native:
             # Native transfers need every block's transactions; those blocks also carry
             # the hashes and times, so no separate header fetch.
             blocks = await self.source.full_blocks(list(range(lo, hi + 1)))
             headers = evm_decode.decode_block_headers(blocks)
             await self._native_flows(blocks, flows)
+            checked_hashes = {row[0]: row[1] for row in checked}
+            if any(checked_hashes.get(row[0], row[1]) != row[1] for row in headers):
+                raise InconsistentResponse(f"{self.name}: blocks {lo}-{hi} changed while fetching (a reorg)")
         else:
-            need = sorted({b for b in flows.block if b not in self._times} | set(keep))
-            headers = await self.source.headers(need) if need else []
+            have = {row[0] for row in checked}
+            need = sorted({b for b in flows.block if b not in self._times and b not in have})
+            headers = checked + (await self.source.headers(need) if need else [])
         self._remember_times((n, t) for n, _h, _p, t in headers)
         by_number = {row[0]: row for row in headers}
         self._check_log_hashes(logs, by_number)
@@ -340,14 +393,18 @@ class EvmIngestor:
         )
         return hi, len(flows), result.flows_inserted
 
-    async def _logs_adaptive(self, lo: int, hi: int) -> tuple[list[dict[str, Any]], int]:
-        """eth_getLogs for ``lo..hi``, shrinking the range until the endpoint accepts it."""
-        if not self.tokens:
-            return [], hi
+    async def _logs_adaptive(self, lo: int, hi: int, final: int) -> tuple[list[dict[str, Any]], int, list[BlockRow]]:
+        """Logs of ``lo..hi`` plus the headers of its unfinalised blocks (one batch),
+        shrinking the range until the endpoint accepts it."""
         while True:
+            keep = _kept(lo, hi, final)
             try:
-                logs = await self.source.logs(self.tokens, lo, hi)
+                if not self.tokens:
+                    return [], hi, await self.source.headers(keep)
+                logs, headers = await self.source.logs_with_headers(self.tokens, lo, hi, keep)
             except RpcError as exc:
+                if _not_yet(exc):
+                    raise InconsistentResponse(f"{self.name}: {exc.message}") from None
                 if hi > lo and _too_large(exc):
                     self.range.shrink()
                     hi = lo + self.range.size - 1
@@ -367,7 +424,7 @@ class EvmIngestor:
                     continue
                 raise
             self.range.succeeded()
-            return logs, hi
+            return logs, hi, headers
 
     async def _native_flows(self, blocks: list[dict[str, Any]], flows: FlowColumns) -> None:
         """Native-coin transfers of successful transactions touching a labelled address."""

@@ -265,7 +265,7 @@ class RpcClient:
             raise RetryableRpcError(endpoint.name, method, f"HTTP {status}", _retry_after(response))
         try:
             payload = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             self._count(endpoint, method, "bad_json")
             raise RetryableRpcError(
                 endpoint.name, method, f"malformed JSON (HTTP {status}, {len(raw)} bytes)"
@@ -295,7 +295,11 @@ class RpcClient:
             raise RetryableRpcError(endpoint.name, method, "response is not a JSON-RPC object or array")
         by_id: dict[Any, Any] = {}
         for item in payload:
-            if not isinstance(item, dict) or "id" not in item or ("result" not in item and "error" not in item):
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("id"), (int, str))
+                or ("result" not in item and "error" not in item)
+            ):
                 self._count(endpoint, method, "bad_shape")
                 raise RetryableRpcError(endpoint.name, method, "a response item is not a JSON-RPC response")
             by_id[item["id"]] = item
@@ -330,7 +334,7 @@ def _is_transient(code: Any, lowered_message: str) -> bool:
     """A JSON-RPC error that is load, not an answer: retry rather than hand it back."""
     if code == 429 or any(m in lowered_message for m in ("rate limit", "rate exceeded", "too many requests")):
         return True
-    return code in _RETRY_CODES and any(m in lowered_message for m in _RETRY_MESSAGES)
+    return isinstance(code, int) and code in _RETRY_CODES and any(m in lowered_message for m in _RETRY_MESSAGES)
 
 
 class _BatchTooLarge(Exception):

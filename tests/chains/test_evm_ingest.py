@@ -145,10 +145,12 @@ async def test_range_shrinks_when_the_provider_refuses_and_grows_back(anvil: str
     s.mine(3)
 
     def too_wide(_n: int, body: object) -> str | None:
-        if isinstance(body, dict) and body.get("method") == "eth_getLogs":
-            query = body["params"][0]
-            if int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1 > 6:
-                return "logs_too_large"
+        # eth_getLogs travels in a batch with the range's headers.
+        for call in body if isinstance(body, list) else [body]:
+            if isinstance(call, dict) and call.get("method") == "eth_getLogs":
+                query = call["params"][0]
+                if int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1 > 6:
+                    return "logs_too_large"
         return None
 
     with fault_proxy(anvil, too_wide) as (url, seen):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 import urllib.request
@@ -51,21 +52,41 @@ class _Handler(BaseHTTPRequestHandler):
         with srv.log.lock:
             number = srv.log.requests
             srv.log.requests += 1
-            methods = [c.get("method") for c in parsed] if isinstance(parsed, list) else [parsed and parsed.get("method")]
+            methods = (
+                [c.get("method") for c in parsed] if isinstance(parsed, list) else [parsed and parsed.get("method")]
+            )
             srv.log.methods.extend(str(m) for m in methods)
         fault = srv.plan(number, parsed)
+        if fault == "logs_too_large":
+            # What Infura/Alchemy-style providers answer for too wide an eth_getLogs; in a
+            # batch, only that item fails and the others are answered.
+            with srv.log.lock:
+                srv.log.faults[fault] = srv.log.faults.get(fault, 0) + 1
+            answer = json.loads(self._forward(body)[1])
+            error = {"code": -32005, "message": "query returned more than 10000 results"}
+            calls = parsed if isinstance(parsed, list) else [parsed]
+            items = answer if isinstance(answer, list) else [answer]
+            logs_ids = {c.get("id") for c in calls if isinstance(c, dict) and c.get("method") == "eth_getLogs"}
+            for item in items:
+                if item.get("id") in logs_ids:
+                    item.pop("result", None)
+                    item["error"] = error
+            self._reply(200, json.dumps(answer).encode())
+            return
         if fault:
             with srv.log.lock:
                 srv.log.faults[fault] = srv.log.faults.get(fault, 0) + 1
             self._fault(fault, parsed)
             return
-        request = urllib.request.Request(srv.upstream, data=body, headers={"content-type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as upstream:
-            payload = upstream.read()
-            status = upstream.status
+        status, payload = self._forward(body)
         if srv.rewrite is not None and parsed is not None:
             payload = json.dumps(srv.rewrite(parsed, json.loads(payload))).encode()
         self._reply(status, payload)
+
+    def _forward(self, body: bytes) -> tuple[int, bytes]:
+        request = urllib.request.Request(self.server.upstream, data=body, headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as upstream:
+            return upstream.status, upstream.read()
 
     def _reply(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -96,11 +117,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, b'{"hello":"world"}')
         elif fault == "empty":
             self._reply(200, b"")
-        elif fault == "logs_too_large":
-            # What Infura/Alchemy-style providers answer for too wide an eth_getLogs.
-            request_id = parsed.get("id") if isinstance(parsed, dict) else None
-            error = {"code": -32005, "message": "query returned more than 10000 results"}
-            self._reply(200, json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode())
         else:
             raise ValueError(f"unknown fault {fault!r}")
 
@@ -113,6 +129,13 @@ class _ProxyServer(ThreadingHTTPServer):
     retry_after: float
     timeout_seconds: float
     rewrite: Callable[[Any, Any], Any] | None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up waiting (its own timeout) or a connection reset on purpose:
+        # expected here, not worth a traceback on stderr.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 @contextmanager
