@@ -41,6 +41,7 @@ EXPORTABLE = (
 )
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _EXPORT_CHUNK = 2000
+_NETWORKS_TTL = 5.0  # seconds a list of known networks is trusted
 
 
 def _dec(value: Decimal | None) -> str | None:
@@ -125,24 +126,25 @@ def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size
     )
     install(app)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        latency.labels(name).observe(time.perf_counter() - started)
-        requests.labels(name, str(response.status_code)).inc()
-        return response
+    app.add_middleware(_Metrics, requests=requests, latency=latency)
 
     async def fetch(request: Request, name: str, *args: Any) -> list[asyncpg.Record]:
         async with request.app.state.pool.acquire() as conn:
             return await conn.fetch(sql[name], *args)
 
+    # Known networks, re-read at most every few seconds: a 404 for an unknown network
+    # must not cost a query on every request of a busy endpoint.
+    networks_cache: dict[str, Any] = {"at": 0.0, "names": frozenset()}
+
     async def require_network(request: Request, network: str) -> None:
-        async with request.app.state.pool.acquire() as conn:
-            if not await conn.fetchval(sql["network_exists"], network):
-                raise NotFound(f"unknown network {network!r}")
+        now = time.monotonic()
+        if network in networks_cache["names"] and now - networks_cache["at"] < _NETWORKS_TTL:
+            return
+        rows = await fetch(request, "network_names")
+        networks_cache["names"] = frozenset(r["network"] for r in rows)
+        networks_cache["at"] = now
+        if network not in networks_cache["names"]:
+            raise NotFound(f"unknown network {network!r}")
 
     @app.get("/healthz", tags=["status"])
     async def healthz() -> dict[str, str]:
@@ -197,17 +199,24 @@ def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size
         first_day = _month("month", month)
         await require_network(request, network)
         if cursor is None:
-            rows = await fetch(request, "top_nodes_first_page", network, first_day, limit + 1)
+            query, args = "top_nodes_first_page", (network, first_day, limit + 1)
         else:
             usd, node = _decode_cursor(cursor)
             if usd is None:
-                rows = await fetch(request, "top_nodes_after_null", network, first_day, node, limit + 1)
+                query, args = "top_nodes_after_null", (network, first_day, node, limit + 1)
             else:
-                rows = await fetch(request, "top_nodes_after_usd", network, first_day, usd, node, limit + 1)
-        page, more = rows[:limit], len(rows) > limit
+                query, args = "top_nodes_after_usd", (network, first_day, usd, node, limit + 1)
+        async with request.app.state.pool.acquire() as conn:
+            rows = await conn.fetch(sql[query], *args)
+            page, more = rows[:limit], len(rows) > limit
+            token_rows = (
+                await conn.fetch(sql["node_tokens_monthly"], network, first_day, [r["node"] for r in page])
+                if page
+                else []
+            )
         tokens: dict[str, list[dict[str, Any]]] = {r["node"]: [] for r in page}
         if page:
-            for t in await fetch(request, "node_tokens_monthly", network, first_day, list(tokens)):
+            for t in token_rows:
                 tokens[t["node"]].append(
                     {"token": t["token"], "amount": t["amount"], "amount_usd": t["amount_usd"], "payouts": t["payouts"]}
                 )
@@ -306,3 +315,33 @@ def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size
         )
 
     return app
+
+
+class _Metrics:
+    """Request counts and latency per route, as plain ASGI middleware (Starlette's
+    BaseHTTPMiddleware costs a task and a stream per request)."""
+
+    def __init__(self, app: Any, requests: Counter, latency: Histogram) -> None:
+        self.app = app
+        self.requests = requests
+        self.latency = latency
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def capture(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", "unmatched")
+            self.latency.labels(name).observe(time.perf_counter() - started)
+            self.requests.labels(name, str(status[0])).inc()

@@ -195,27 +195,29 @@ create index node_profitability_top on rollup.node_profitability_monthly
 
 -- ---------------------------------------------------------------------------------------
 -- The analytics contract: amounts in whole tokens, exact; *_usd NULL where no price.
+-- Rollup values are stored without trailing zeros (trim_scale at refresh time), so the
+-- views expose bare columns and the rollup indexes serve their ORDER BY and WHERE.
 
 -- Customer payments per network, month and token symbol.
 create view analytics.monthly_revenue as
-select network, month, token, trim_scale(amount) as amount, trim_scale(amount_usd) as amount_usd,
+select network, month, token, amount, amount_usd,
        payments, payers
 from rollup.revenue_monthly;
 
 -- What each node earned per day and token.
 create view analytics.node_earnings_daily as
-select network, node, day, token, trim_scale(amount) as amount, trim_scale(amount_usd) as amount_usd, payouts
+select network, node, day, token, amount, amount_usd, payouts
 from rollup.node_earnings_daily;
 
 -- What each node earned per month and token.
 create view analytics.node_earnings_monthly as
-select network, node, month, token, trim_scale(amount) as amount, trim_scale(amount_usd) as amount_usd, payouts
+select network, node, month, token, amount, amount_usd, payouts
 from rollup.node_earnings_monthly;
 
 -- Per network and day: nodes earning, nodes earning for the first time, customers paying.
 create view analytics.network_utilisation_daily as
 select network, day, active_nodes, new_nodes, paying_customers,
-       trim_scale(revenue_usd) as revenue_usd, trim_scale(rewards_usd) as rewards_usd
+       revenue_usd, rewards_usd
 from rollup.network_daily;
 
 -- Per network and month; utilisation = node_days_active / (active_nodes x days in month),
@@ -227,7 +229,7 @@ select network, month, active_nodes, node_days_active,
                  / (active_nodes * extract(day from (month + interval '1 month' - interval '1 day'))::numeric), 6)
        end as utilisation,
        paying_customers,
-       trim_scale(revenue_usd) as revenue_usd, trim_scale(rewards_usd) as rewards_usd,
+       revenue_usd, rewards_usd,
        case when rewards_usd > 0 then round(revenue_usd / rewards_usd, 6) end as demand_ratio
 from rollup.network_monthly;
 
@@ -235,8 +237,8 @@ from rollup.network_monthly;
 -- the node earned, at usd_per_kwh; the network's row, else '*').
 -- days_active (an extension of the contract): days the node earned in the month.
 create view analytics.node_profitability_monthly as
-select network, node, month, trim_scale(earnings_usd) as earnings_usd,
-       trim_scale(electricity_usd) as electricity_usd, trim_scale(net_usd) as net_usd, days_active
+select network, node, month, earnings_usd,
+       electricity_usd, net_usd, days_active
 from rollup.node_profitability_monthly;
 
 -- Lineage: the flows behind a monthly_revenue or node_earnings_monthly row (analysts may

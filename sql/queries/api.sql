@@ -12,8 +12,8 @@ left join (select network, min(month) as first_month, max(month) as last_month
            from analytics.node_earnings_monthly group by network) e on e.network = n.network
 order by n.network
 
--- network_exists --
-select exists (select 1 from analytics.networks where network = $1)
+-- network_names --
+select network from analytics.networks
 
 -- revenue_monthly --
 select network, month, token, amount, amount_usd, payments, payers

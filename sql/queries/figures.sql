@@ -19,8 +19,8 @@ with cf as (
     select * from core.classified_flows($1::text[], $2::date[])
 ), rev as (
     insert into rollup.revenue_daily (chain, day, network, token, payer, amount, amount_usd, payments)
-    select g.chain, g.day, g.network, g.token, g.payer, g.amount,
-           g.amount * core.price_usd(t.symbol, g.day, t.stablecoin), g.n
+    select g.chain, g.day, g.network, g.token, g.payer, trim_scale(g.amount),
+           trim_scale(g.amount * core.price_usd(t.symbol, g.day, t.stablecoin)), g.n
     from (select chain, day, network, token, counterparty as payer,
                  sum(amount) as raw, count(*)::int as n
           from cf where kind = 'revenue' group by 1, 2, 3, 4, 5) g0
@@ -30,8 +30,8 @@ with cf as (
     returning 1
 )
 insert into rollup.earnings_daily (chain, day, network, token, node, amount, amount_usd, payouts)
-select g.chain, g.day, g.network, g.token, g.node, g.amount,
-       g.amount * core.price_usd(t.symbol, g.day, t.stablecoin), g.n
+select g.chain, g.day, g.network, g.token, g.node, trim_scale(g.amount),
+       trim_scale(g.amount * core.price_usd(t.symbol, g.day, t.stablecoin)), g.n
 from (select chain, day, network, token, counterparty as node, sum(amount) as raw, count(*)::int as n
       from cf where kind = 'reward' group by 1, 2, 3, 4, 5) g0
 join core.tokens t on t.chain = g0.chain and t.address = g0.token
@@ -64,11 +64,11 @@ delete from rollup.network_daily where day = any($1::date[])
 -- $1: days. Every network with activity on those days, across its chains.
 with e as (
     select network, day, count(distinct node)::int as active_nodes,
-           case when count(*) = count(amount_usd) then sum(amount_usd) end as rewards_usd
+           trim_scale(case when count(*) = count(amount_usd) then sum(amount_usd) end) as rewards_usd
     from rollup.earnings_daily where day = any($1::date[]) group by 1, 2
 ), r as (
     select network, day, count(distinct payer)::int as paying_customers,
-           case when count(*) = count(amount_usd) then sum(amount_usd) end as revenue_usd
+           trim_scale(case when count(*) = count(amount_usd) then sum(amount_usd) end) as revenue_usd
     from rollup.revenue_daily where day = any($1::date[]) group by 1, 2
 ), fresh as (
     select network, first_day as day, count(*)::int as new_nodes
@@ -88,8 +88,8 @@ delete from rollup.node_earnings_daily where day = any($1::date[])
 -- fill_node_earnings_daily --
 -- $1: days. Per node, day and token symbol, summed over the network's chains.
 insert into rollup.node_earnings_daily (network, node, day, token, amount, amount_usd, payouts)
-select e.network, e.node, e.day, t.symbol, sum(e.amount),
-       case when count(*) = count(e.amount_usd) then sum(e.amount_usd) end, sum(e.payouts)::int
+select e.network, e.node, e.day, t.symbol, trim_scale(sum(e.amount)),
+       trim_scale(case when count(*) = count(e.amount_usd) then sum(e.amount_usd) end), sum(e.payouts)::int
 from rollup.earnings_daily e join core.tokens t on t.chain = e.chain and t.address = e.token
 where e.day = any($1::date[])
 group by 1, 2, 3, 4
@@ -126,26 +126,26 @@ earn as (
 ),
 ins_rev as (
     insert into rollup.revenue_monthly (network, month, token, amount, amount_usd, payments, payers)
-    select network, month, symbol, sum(amount),
-           case when count(*) = count(amount_usd) then sum(amount_usd) end,
+    select network, month, symbol, trim_scale(sum(amount)),
+           trim_scale(case when count(*) = count(amount_usd) then sum(amount_usd) end),
            sum(payments)::int, count(distinct payer)::int
     from rev group by 1, 2, 3
 ),
 ins_node as (
     insert into rollup.node_earnings_monthly (network, node, month, token, amount, amount_usd, payouts)
-    select network, node, month, symbol, sum(amount),
-           case when count(*) = count(amount_usd) then sum(amount_usd) end, sum(payouts)::int
+    select network, node, month, symbol, trim_scale(sum(amount)),
+           trim_scale(case when count(*) = count(amount_usd) then sum(amount_usd) end), sum(payouts)::int
     from earn group by 1, 2, 3, 4
 ),
 net_e as (
     select network, month, count(distinct node)::int as active_nodes,
            count(distinct (node, day))::int as node_days_active,
-           case when count(*) = count(amount_usd) then sum(amount_usd) end as rewards_usd
+           trim_scale(case when count(*) = count(amount_usd) then sum(amount_usd) end) as rewards_usd
     from earn group by 1, 2
 ),
 net_r as (
     select network, month, count(distinct payer)::int as paying_customers,
-           case when count(*) = count(amount_usd) then sum(amount_usd) end as revenue_usd
+           trim_scale(case when count(*) = count(amount_usd) then sum(amount_usd) end) as revenue_usd
     from rev group by 1, 2
 ),
 ins_net as (
@@ -159,8 +159,8 @@ ins_net as (
 )
 insert into rollup.node_profitability_monthly (network, node, month, days_active, earnings_usd,
                                                electricity_usd, net_usd)
-select p.network, p.node, p.month, p.days_active, p.earnings_usd, p.electricity_usd,
-       p.earnings_usd - p.electricity_usd
+select p.network, p.node, p.month, p.days_active, trim_scale(p.earnings_usd), trim_scale(p.electricity_usd),
+       trim_scale(p.earnings_usd - p.electricity_usd)
 from (
     select e.network, e.node, e.month, count(distinct e.day)::int as days_active,
            case when count(*) = count(e.amount_usd) then sum(e.amount_usd) end as earnings_usd,

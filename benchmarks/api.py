@@ -1,0 +1,178 @@
+"""JSON API under load: 50 concurrent clients, p50/p99 latency and requests/s, export speed.
+
+The database holds 1,000,000 node-month rows (40,000 nodes x 25 months) in the rollups
+behind analytics.node_earnings_monthly and node_profitability_monthly. The API runs as
+`depin-indexer api` (one uvicorn process, as deployed); the load comes from wrk (Debian
+package `wrk`) when installed, else from an httpx client in another process. Baseline in
+the same run: /healthz, the same server without a database query.
+
+    python benchmarks/api.py            # 10 s per endpoint
+    python benchmarks/api.py --quick    # 3 s per endpoint, 200,000 rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import benchmark_server, fresh_database  # noqa: E402
+from indexer.store.migrate import migrate  # noqa: E402
+
+POPULATE = """
+insert into core.labels (network, chain, address, role) values ('net', 'chain', '0xrev', 'revenue');
+insert into rollup.node_earnings_monthly (network, node, month, token, amount, amount_usd, payouts)
+select 'net', 'node' || lpad(n::text, 6, '0'), (date '2024-01-01' + make_interval(months => m))::date, 'TOK',
+       (n % 977) * 1.123456789012345678 + m, ((n % 977) * 1.123456789012345678 + m) * 1.25, 1 + n % 30
+from generate_series(1, $1::int) n, generate_series(0, $2::int - 1) m;
+insert into rollup.node_profitability_monthly (network, node, month, days_active, earnings_usd, electricity_usd, net_usd)
+select network, node, month, payouts, amount_usd, payouts * 1.62, amount_usd - payouts * 1.62
+from rollup.node_earnings_monthly;
+insert into rollup.revenue_monthly (network, month, token, amount, amount_usd, payments, payers)
+select 'net', (date '2024-01-01' + make_interval(months => m))::date, t, 1000000.5 + m, 1250000.625 + m, 5000, 300
+from generate_series(0, $2::int - 1) m, unnest(array['TOK', 'USDC', 'IO']) t;
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float]:
+    """(requests/s, p50 ms, p99 ms) measured by wrk."""
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} error responses under load")
+    return rate, ms("50"), ms("99")
+
+
+async def _httpx_load(url: str, seconds: int, connections: int) -> tuple[float, float, float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=connections)) as client:
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = await client.get(url)
+                response.raise_for_status()
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(worker() for _ in range(connections)))
+    latencies.sort()
+    return len(latencies) / seconds, latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+
+
+def load(url: str, seconds: int, connections: int) -> tuple[float, float, float]:
+    if shutil.which("wrk"):
+        return _wrk(url, seconds, connections)
+    return asyncio.run(_httpx_load(url, seconds, connections))
+
+
+async def prepare(server: str, nodes: int, months: int) -> str:
+    url = await fresh_database(server, "bench_api")
+    conn = await asyncpg.connect(url)
+    await migrate(conn)
+    await conn.execute("select 1")
+    for statement in POPULATE.strip().split(";\n"):
+        if statement.strip():
+            await conn.execute(statement, nodes, months) if "$1" in statement else await conn.execute(
+                statement.replace("$2::int", str(months))
+            )
+    await conn.execute("vacuum analyze")
+    rows = await conn.fetchval("select count(*) from analytics.node_earnings_monthly")
+    await conn.close()
+    print(f"database: {rows:,} node-month rows", flush=True)
+    return url
+
+
+async def export_speed(base: str) -> tuple[int, float]:
+    rows = 0
+    started = time.perf_counter()
+    async with httpx.AsyncClient(timeout=600) as client:
+        async with client.stream("GET", f"{base}/v1/export/node_earnings_monthly?format=ndjson") as response:
+            response.raise_for_status()
+            async for chunk in response.aiter_bytes():
+                rows += chunk.count(b"\n")
+    return rows, time.perf_counter() - started
+
+
+def main(seconds: int, nodes: int, months: int, connections: int) -> None:
+    with benchmark_server() as server:
+        db_url = asyncio.run(prepare(server, nodes, months))
+        port = _free_port()
+        env = {**os.environ, "DEPIN_DATABASE_URL": db_url}
+        env.pop("DEPIN_CONFIG", None)
+        api = subprocess.Popen([sys.executable, "-m", "indexer.cli", "api", "--port", str(port)], env=env, cwd="/tmp")
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):
+                try:
+                    if httpx.get(f"{base}/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            month = "2025-06"  # inside the 25 generated months (2024-01 .. 2026-01)
+            targets = [
+                ("/healthz (baseline)", "/healthz"),
+                ("/v1/revenue/monthly", "/v1/revenue/monthly?network=net"),
+                ("/v1/nodes", f"/v1/nodes?network=net&month={month}&limit=50"),
+            ]
+            print(f"{connections} concurrent clients, {seconds} s each, load from "
+                  f"{'wrk' if shutil.which('wrk') else 'httpx'}:")
+            baseline = None
+            for label, path in targets:
+                load(base + path, 1, connections)  # warm
+                rate, p50, p99 = load(base + path, seconds, connections)
+                baseline = baseline or rate
+                print(f"  {label:<22} {rate:>8,.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
+                      f"({rate / baseline:.2f}x of /healthz)", flush=True)
+            rows, took = asyncio.run(export_speed(base))
+            print(f"  export NDJSON           {rows:,} rows in {took:.1f} s = {rows / took:,.0f} rows/s")
+            print(f"  API process peak RSS    {_peak_rss_mb(api.pid):.0f} MB")
+        finally:
+            api.terminate()
+            api.wait(10)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--connections", type=int, default=50)
+    args = parser.parse_args()
+    if args.quick:
+        main(3, 8_000, 25, args.connections)
+    else:
+        main(10, 40_000, 25, args.connections)
