@@ -25,7 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import start_http_server
 
 from indexer import metrics
-from indexer.chains.registry import Ingestor, build_client, build_ingestor
+from indexer.chains.registry import Ingestor, UnsupportedChain, build_client, build_ingestor
 from indexer.chains.rpc import RpcClient
 from indexer.errors import UsageError
 from indexer.store.locks import try_lock_job, unlock_job
@@ -84,7 +84,12 @@ class Service:
             loop.add_signal_handler(sig, self.stop)
         for name in self.config.chains:
             client = build_client(name, self.config, metrics.rpc_observer(name))
-            self.chains[name] = ChainState(client, build_ingestor(name, self.config, client))
+            try:
+                self.chains[name] = ChainState(client, build_ingestor(name, self.config, client))
+            except UnsupportedChain as exc:
+                log.error("%s", exc)
+                await client.close()
+                continue
             self.scheduler.add_job(
                 self._guard,
                 "interval",

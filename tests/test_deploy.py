@@ -29,7 +29,9 @@ def test_mainnet_config_loads_and_every_entry_cites_a_source() -> None:
 def test_mainnet_config_through_the_cli_is_accepted() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "indexer.cli", "--config", str(DEPLOY / "mainnet.toml"), "backfill", "--chain", "nope"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "--chain nope: not configured (configured: polygon, solana, aioz)" in proc.stderr
@@ -63,3 +65,19 @@ def test_image_runs_as_non_root_and_units_call_real_commands() -> None:
         assert "User=depin" in text
         for command in re.findall(r"^Exec\w+=\S*depin-indexer (\w+)", text, re.MULTILINE):
             assert command in {"run", "api", "migrate"}, f"{unit.name}: unknown command {command}"
+
+
+def test_a_chain_family_this_build_cannot_ingest_is_a_clear_error() -> None:
+    from indexer.chains.registry import UnsupportedChain, build_client, build_ingestor
+
+    config = load_config(DEPLOY / "mainnet.toml", Environment())
+    try:
+        import indexer.chains.solana  # noqa: F401
+    except ImportError:
+        client = build_client("solana", config)
+        try:
+            build_ingestor("solana", config, client)
+        except UnsupportedChain as exc:
+            assert "chains.solana: Solana ingestion is not part of this build yet" in str(exc)
+        else:
+            raise AssertionError("expected UnsupportedChain")

@@ -11,7 +11,12 @@ from typing import Any, Protocol
 import asyncpg
 
 from indexer.chains.rpc import RpcClient
+from indexer.errors import DepinError
 from schemas.config import Config, EvmChain
+
+
+class UnsupportedChain(DepinError):
+    """A configured chain whose family this build cannot ingest yet."""
 
 
 class Ingestor(Protocol):
@@ -53,6 +58,11 @@ def build_ingestor(name: str, config: Config, client: RpcClient) -> Ingestor:
         from indexer.chains.evm import EvmIngestor
 
         return EvmIngestor(name, chain, tokens, labelled, client)
-    from indexer.chains.solana import SolanaIngestor  # type: ignore[import-not-found]
-
+    try:
+        from indexer.chains.solana import SolanaIngestor  # type: ignore[import-not-found]
+    except ImportError:
+        raise UnsupportedChain(
+            f"chains.{name}: Solana ingestion is not part of this build yet; the chain is skipped "
+            "(EVM chains, figures and the API work without it)"
+        ) from None
     return SolanaIngestor(name, chain, tokens, config.labels, client)  # type: ignore[no-any-return]

@@ -97,6 +97,9 @@ create table rollup.revenue_daily (
     primary key (chain, day, network, token, payer)
 );
 create index revenue_daily_network_day on rollup.revenue_daily (network, day);
+-- The refresh reads "the days (or the month) that changed" across networks and chains:
+-- without an index led by day that is a scan of all history.
+create index revenue_daily_day on rollup.revenue_daily (day);
 
 create table rollup.earnings_daily (
     chain      text collate "C" not null,
@@ -110,6 +113,7 @@ create table rollup.earnings_daily (
     primary key (chain, day, network, token, node)
 );
 create index earnings_daily_network_day on rollup.earnings_daily (network, day);
+create index earnings_daily_day on rollup.earnings_daily (day);
 create index earnings_daily_node on rollup.earnings_daily (network, node, day);
 
 -- First day each node earned in each network (for new_nodes).
@@ -119,7 +123,7 @@ create table rollup.node_first_day (
     first_day date not null,
     primary key (network, node)
 );
-create index node_first_day_by_day on rollup.node_first_day (network, first_day);
+create index node_first_day_by_day on rollup.node_first_day (first_day);
 
 -- Per network and day, and per network and month: what the contract views show.
 create table rollup.network_daily (
@@ -154,7 +158,7 @@ create table rollup.node_earnings_daily (
     payouts    integer not null,
     primary key (network, node, day, token)
 );
-create index node_earnings_daily_day on rollup.node_earnings_daily (network, day);
+create index node_earnings_daily_day on rollup.node_earnings_daily (day);
 
 create table rollup.node_earnings_monthly (
     network    text collate "C" not null,
