@@ -1,0 +1,151 @@
+"""``depin-indexer demo``: local chains, real transactions, real ingestors, figures, API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from indexer.commands.api import reader_url
+from schemas.config import Config
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("demo", help="run the whole pipeline on local chains and show the figures")
+    p.add_argument("--keep", action="store_true", help="leave the database and the local chains running on exit")
+    p.add_argument("--no-serve", action="store_true", help="exit after the summary instead of serving the API")
+    p.add_argument("--port", type=int, default=0, help="API port (default: a free one)")
+    p.add_argument("--chart", type=Path, default=Path("depin-demo-revenue.png"), help="where to write the chart")
+    p.set_defaults(handler=run)
+
+
+def _money(value: object) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def print_summary(console: Console, result) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title="Monthly revenue (customer payments)")
+    for column in ("network", "month", "token", "amount", "USD", "payments", "payers"):
+        table.add_column(column, justify="right" if column not in ("network", "token") else "left")
+    for r in result.revenue:
+        table.add_row(
+            r["network"],
+            r["month"].strftime("%Y-%m"),
+            r["token"],
+            _money(r["amount"]),
+            _money(r["amount_usd"]),
+            str(r["payments"]),
+            str(r["payers"]),
+        )
+    console.print(table)
+    table = Table(title="Top earning nodes, latest month")
+    for column in ("network", "month", "node", "earned USD", "days active"):
+        table.add_column(column)
+    for r in result.top_nodes:
+        table.add_row(
+            r["network"], r["month"].strftime("%Y-%m"), r["node"], _money(r["earnings_usd"]), str(r["days_active"])
+        )
+    console.print(table)
+    table = Table(title="Utilisation")
+    for column in (
+        "network",
+        "month",
+        "active nodes",
+        "node-days",
+        "utilisation",
+        "customers",
+        "revenue USD",
+        "rewards USD",
+        "demand ratio",
+    ):
+        table.add_column(column)
+    for r in result.utilisation:
+        table.add_row(
+            r["network"],
+            r["month"].strftime("%Y-%m"),
+            str(r["active_nodes"]),
+            str(r["node_days_active"]),
+            f"{r['utilisation']:.3f}",
+            str(r["paying_customers"]),
+            _money(r["revenue_usd"]),
+            _money(r["rewards_usd"]),
+            _money(r["demand_ratio"]),
+        )
+    console.print(table)
+    table = Table(title="Profitability at 450 W and 0.15 USD/kWh")
+    for column in ("network", "month", "nodes", "profitable", "average net USD"):
+        table.add_column(column)
+    for r in result.profitability:
+        table.add_row(
+            r["network"],
+            r["month"].strftime("%Y-%m"),
+            str(r["nodes"]),
+            str(r["profitable"]),
+            _money(r["average_net_usd"]),
+        )
+    console.print(table)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from indexer.demo.runner import build, draw_chart
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=150)  # logs and CI: do not squeeze the tables into 80 columns
+    started = time.monotonic()
+    stack = ExitStack()
+    try:
+        result = asyncio.run(build(stack, progress=lambda m: console.print(f"[dim]{m}[/dim]")))
+        print_summary(console, result)
+        chart = draw_chart(result, args.chart.resolve())
+        console.print(
+            f"{result.transactions:,} transactions played, {result.flows:,} flows indexed, "
+            f"in {time.monotonic() - started:.0f} s"
+        )
+        console.print(f"chart: {chart}")
+        console.print(f"database: {result.database_url}  (analysts: user depin_analyst)")
+        if not args.no_serve:
+            _serve(console, result.database_url, args.port)
+        if args.keep:
+            stack.pop_all()
+            console.print(
+                "kept running: stop them with 'depin-indexer db stop' (DEPIN_DATA_DIR=<data dir>/demo) "
+                "and by ending the anvil processes"
+            )
+        return 0
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130
+    finally:
+        stack.close()
+
+
+def _serve(console: Console, database_url: str, port: int) -> None:
+    import uvicorn
+
+    from indexer.api.app import create_app
+
+    if not port:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+    base = f"http://127.0.0.1:{port}"
+    console.print("\nThe API is up; try:")
+    for path in (
+        "/v1/networks",
+        "/v1/revenue/monthly?network=render",
+        "/v1/nodes?network=aioz&month=2025-10",
+        "/v1/utilisation?network=render&granularity=month",
+        "/v1/export/monthly_revenue?format=csv",
+        "/docs",
+    ):
+        console.print(f"  {base}{path}")
+    console.print("Ctrl-C stops everything.")
+    uvicorn.run(create_app(reader_url(database_url)), host="127.0.0.1", port=port, log_level="warning")

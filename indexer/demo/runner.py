@@ -1,0 +1,225 @@
+"""``depin-indexer demo``: the whole product on local chains, with nothing to configure.
+
+Starts an embedded Postgres (its own data directory, a fresh database), two anvil nodes
+(Polygon 137 and the AIOZ chain 168), plays three months of traffic through real
+transactions, runs the real ingestors over JSON-RPC, refreshes the figures, prints them,
+draws a chart and serves the API. Solana (io.net, RENDER) joins when its ingestor lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from indexer.chains.evm import EvmIngestor
+from indexer.chains.rpc import RpcClient
+from indexer.config import parse_config
+from indexer.demo.anvil import AnvilNode
+from indexer.demo.evm_scenario import DAY, EvmPlan, play_aioz, play_polygon
+from indexer.figures.prices import import_prices
+from indexer.figures.reference import sync_reference
+from indexer.figures.refresh import refresh
+from indexer.store.embedded import EmbeddedPostgres, default_data_dir
+from indexer.store.migrate import migrate
+from schemas.config import Config, EvmChain
+
+START = date(2025, 8, 1)
+DAYS = 92  # August to October
+DATABASE = "depin_demo"
+
+
+@dataclass
+class DemoResult:
+    """What the demo built: where, and the figures it printed."""
+
+    database_url: str
+    config: Config
+    chart: Path | None = None
+    revenue: list[dict[str, Any]] = field(default_factory=list)
+    top_nodes: list[dict[str, Any]] = field(default_factory=list)
+    utilisation: list[dict[str, Any]] = field(default_factory=list)
+    profitability: list[dict[str, Any]] = field(default_factory=list)
+    transactions: int = 0
+    flows: int = 0
+
+
+def demo_config(polygon: str, aioz: str, rndr: EvmPlan, native: EvmPlan) -> Config:
+    """The config the demo indexes with: the same contract a user writes."""
+    return parse_config(
+        {
+            "chains": {
+                "polygon": {"kind": "evm", "rpc": [polygon], "chain_id": 137, "finality": 2, "max_block_range": 50},
+                "aioz": {
+                    "kind": "evm",
+                    "rpc": [aioz],
+                    "chain_id": 168,
+                    "finality": 2,
+                    "native_symbol": "AIOZ",
+                    "max_block_range": 50,
+                },
+            },
+            "tokens": [{"chain": "polygon", "address": rndr.token, "symbol": "RNDR", "decimals": 18}],
+            "labels": [
+                {
+                    "network": "render",
+                    "chain": "polygon",
+                    "address": rndr.revenue[0],
+                    "role": "revenue",
+                    "name": "RNDR job escrow (demo)",
+                },
+                {
+                    "network": "render",
+                    "chain": "polygon",
+                    "address": rndr.rewards[0],
+                    "role": "rewards",
+                    "name": "RNDR job escrow payouts (demo)",
+                },
+                {
+                    "network": "aioz",
+                    "chain": "aioz",
+                    "address": native.revenue[0],
+                    "role": "revenue",
+                    "name": "AIOZ payments (demo)",
+                },
+                {
+                    "network": "aioz",
+                    "chain": "aioz",
+                    "address": native.rewards[0],
+                    "role": "rewards",
+                    "name": "AIOZ node rewards (demo)",
+                },
+            ],
+        }
+    )
+
+
+def demo_prices(seed: int = 7) -> list[tuple[date, str, Decimal]]:
+    """A plausible daily random walk per token (the demo has no price feed)."""
+    rng = random.Random(seed)
+    rows = []
+    for symbol, price in (("RNDR", Decimal("5.20")), ("AIOZ", Decimal("0.41"))):
+        for d in range(DAYS):
+            price = max(Decimal("0.01"), price * Decimal(str(round(rng.uniform(0.96, 1.045), 4))))
+            rows.append((START + timedelta(days=d), symbol, price.quantize(Decimal("0.0001"))))
+    return rows
+
+
+async def _figures(conn: asyncpg.Connection, result: DemoResult) -> None:
+    result.revenue = [
+        dict(r)
+        for r in await conn.fetch(
+            "select network, month, token, amount, amount_usd, payments, payers from analytics.monthly_revenue "
+            "order by network, month, token"
+        )
+    ]
+    result.top_nodes = [
+        dict(r)
+        for r in await conn.fetch(
+            "select p.network, p.month, p.node, p.earnings_usd, p.days_active "
+            "from (select network, max(month) as month from analytics.network_utilisation_monthly group by network) l, "
+            "lateral (select * from analytics.node_profitability_monthly q where q.network = l.network "
+            "and q.month = l.month order by q.earnings_usd desc nulls last, q.node limit 5) p "
+            "order by p.network, p.earnings_usd desc nulls last, p.node"
+        )
+    ]
+    result.utilisation = [
+        dict(r)
+        for r in await conn.fetch(
+            "select network, month, active_nodes, node_days_active, utilisation, paying_customers, revenue_usd, "
+            "rewards_usd, demand_ratio from analytics.network_utilisation_monthly order by network, month"
+        )
+    ]
+    result.profitability = [
+        dict(r)
+        for r in await conn.fetch(
+            "select network, month, count(*) as nodes, count(*) filter (where net_usd > 0) as profitable, "
+            "round(avg(net_usd), 2) as average_net_usd from analytics.node_profitability_monthly "
+            "group by network, month order by network, month"
+        )
+    ]
+
+
+async def build(stack: ExitStack, data_dir: Path | None = None, progress: Any = print) -> DemoResult:
+    """Everything up to the figures; the servers stay up until ``stack`` closes."""
+    server = EmbeddedPostgres((data_dir or default_data_dir()) / "demo")
+    progress("starting the embedded Postgres and two anvil nodes (Polygon 137, AIOZ 168) ...")
+    admin_url = server.start()
+    stack.callback(server.stop)
+    polygon = stack.enter_context(AnvilNode(137, timestamp=int(_ts(START)) - 2 * DAY))
+    aioz = stack.enter_context(AnvilNode(168, timestamp=int(_ts(START)) - 2 * DAY))
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f"drop database if exists {DATABASE} with (force)")
+    await admin.execute(f"create database {DATABASE}")
+    await admin.close()
+    head, _, query = admin_url.partition("?")
+    url = f"{head.rsplit('/', 1)[0]}/{DATABASE}" + (f"?{query}" if query else "")
+
+    progress(f"playing {DAYS} days of traffic through real transactions ...")
+    rndr = await asyncio.to_thread(play_polygon, polygon.url, _ts(START), DAYS)
+    native = await asyncio.to_thread(play_aioz, aioz.url, _ts(START), DAYS)
+    config = demo_config(polygon.url, aioz.url, rndr, native)
+    result = DemoResult(url, config, transactions=rndr.transactions + native.transactions)
+
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+        await sync_reference(conn, config)
+        await import_prices(conn, demo_prices())
+        for name, chain in config.chains.items():
+            assert isinstance(chain, EvmChain)
+            progress(f"indexing {name} over JSON-RPC ...")
+            async with RpcClient(name, chain.rpc) as client:
+                tokens = [t.address for t in config.tokens if t.chain == name]
+                labelled = {lb.address for lb in config.labels if lb.chain == name}
+                ingestor = EvmIngestor(name, chain, tokens, labelled, client)
+                await ingestor.start()
+                stats = await ingestor.sync(conn)
+                result.flows += stats.flows
+        progress("refreshing the figures ...")
+        await refresh(conn)
+        await _figures(conn, result)
+    finally:
+        await conn.close()
+    return result
+
+
+def _ts(day: date) -> int:
+    return (day - date(1970, 1, 1)).days * DAY
+
+
+def draw_chart(result: DemoResult, path: Path) -> Path:
+    """Monthly revenue per network in USD, as a PNG."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    months = sorted({r["month"] for r in result.revenue})
+    networks = sorted({r["network"] for r in result.revenue})
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    width = 0.8 / max(1, len(networks))
+    for i, network in enumerate(networks):
+        values = [
+            float(sum((r["amount_usd"] or 0) for r in result.revenue if r["network"] == network and r["month"] == m))
+            for m in months
+        ]
+        ax.bar([k + i * width for k in range(len(months))], values, width, label=network)
+    ax.set_xticks([k + width * (len(networks) - 1) / 2 for k in range(len(months))])
+    ax.set_xticklabels([m.strftime("%b %Y") for m in months])
+    ax.set_ylabel("revenue, USD")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    ax.set_title("Monthly revenue per network (depin-indexer demo)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
