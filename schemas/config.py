@@ -96,7 +96,8 @@ class SolanaChain(_ChainBase):
     kind: Literal["solana"]
     commitment: Literal["finalized", "confirmed"] = "finalized"
     start_block: int = Field(default=0, ge=0, description="ignored: history comes from signatures")
-    transactions_per_request: int = Field(default=100, ge=1, le=1000)
+    # Agave nodes refuse request bodies over 50 KiB: 250 getTransaction calls stay under it.
+    transactions_per_request: int = Field(default=100, ge=1, le=250)
 
 
 ChainConfig = Annotated[EvmChain | SolanaChain, Field(discriminator="kind")]

@@ -32,7 +32,7 @@ async def test_demo_figures_match_the_views_and_the_chain(tmp_path: Path) -> Non
                 )
             ]
             assert result.revenue == views, "the printed revenue is what the analytics view holds"
-            assert {r["network"] for r in views} == {"render", "aioz"}
+            assert {r["network"] for r in views} == {"render", "aioz", "io.net"}
             assert len({r["month"] for r in views}) == 3, "three months of traffic"
             # The figures trace back to the chain: the escrow's RNDR balance moved exactly
             # by the indexed flows (verify finds no gap).

@@ -219,14 +219,14 @@ def decode_transactions(
             )
         try:
             _decode_one(tx, sig, tracked, columns)  # type: ignore[arg-type]
+            if listed is not None:
+                _check_listed(listed[position], tx, sig)  # type: ignore[arg-type]
         except SolanaDecodeError:
             raise
         except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise SolanaDecodeError(
                 f"transaction {sig}: malformed getTransaction result ({type(exc).__name__}: {exc})"
             ) from None
-        if listed is not None:
-            _check_listed(listed[position], tx, sig)  # type: ignore[arg-type]
 
     out.block += blocks
     out.block_time += times

@@ -1,9 +1,10 @@
 """``depin-indexer demo``: the whole product on local chains, with nothing to configure.
 
 Starts an embedded Postgres (its own data directory, a fresh database), two anvil nodes
-(Polygon 137 and the AIOZ chain 168), plays three months of traffic through real
-transactions, runs the real ingestors over JSON-RPC, refreshes the figures, prints them,
-draws a chart and serves the API. Solana (io.net, RENDER) joins when its ingestor lands.
+(Polygon 137 and the AIOZ chain 168) and a LiteSVM-backed Solana JSON-RPC server, plays
+three months of traffic through real transactions (io.net and Render on Solana, Render's
+legacy escrow on Polygon, AIOZ native), runs the real ingestors over JSON-RPC, refreshes
+the figures, prints them, draws a chart and serves the API.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ import asyncpg
 
 from indexer.chains.evm import EvmIngestor
 from indexer.chains.rpc import RpcClient
+from indexer.chains.solana import SolanaIngestor
 from indexer.config import parse_config
 from indexer.demo.anvil import AnvilNode
 from indexer.demo.evm_scenario import DAY, EvmPlan, play_aioz, play_polygon
+from indexer.demo.solana_rpc import SolanaRpcServer
+from indexer.demo.solana_scenario import SolanaPlan, play_solana
 from indexer.figures.prices import import_prices
 from indexer.figures.reference import sync_reference
 from indexer.figures.refresh import refresh
@@ -51,51 +55,41 @@ class DemoResult:
     flows: int = 0
 
 
-def demo_config(polygon: str, aioz: str, rndr: EvmPlan, native: EvmPlan) -> Config:
+def _label(network: str, chain: str, address: str, role: str, name: str) -> dict[str, str]:
+    return {"network": network, "chain": chain, "address": address, "role": role, "name": name}
+
+
+def demo_config(polygon: str, aioz: str, solana: str, rndr: EvmPlan, native: EvmPlan, sol: SolanaPlan) -> Config:
     """The config the demo indexes with: the same contract a user writes."""
+    evm = {"kind": "evm", "finality": 2, "max_block_range": 50}
     return parse_config(
         {
             "chains": {
-                "polygon": {"kind": "evm", "rpc": [polygon], "chain_id": 137, "finality": 2, "max_block_range": 50},
-                "aioz": {
-                    "kind": "evm",
-                    "rpc": [aioz],
-                    "chain_id": 168,
-                    "finality": 2,
-                    "native_symbol": "AIOZ",
-                    "max_block_range": 50,
-                },
+                "solana": {"kind": "solana", "rpc": [solana], "transactions_per_request": 100},
+                "polygon": {**evm, "rpc": [polygon], "chain_id": 137},
+                "aioz": {**evm, "rpc": [aioz], "chain_id": 168, "native_symbol": "AIOZ"},
             },
-            "tokens": [{"chain": "polygon", "address": rndr.token, "symbol": "RNDR", "decimals": 18}],
+            "tokens": [
+                {"chain": "polygon", "address": rndr.token, "symbol": "RNDR", "decimals": 18},
+                {"chain": "solana", "address": str(sol.io.address), "symbol": "IO", "decimals": 8},
+                {
+                    "chain": "solana",
+                    "address": str(sol.usdc.address),
+                    "symbol": "USDC",
+                    "decimals": 6,
+                    "stablecoin": True,
+                },
+                {"chain": "solana", "address": str(sol.render.address), "symbol": "RENDER", "decimals": 8},
+            ],
             "labels": [
-                {
-                    "network": "render",
-                    "chain": "polygon",
-                    "address": rndr.revenue[0],
-                    "role": "revenue",
-                    "name": "RNDR job escrow (demo)",
-                },
-                {
-                    "network": "render",
-                    "chain": "polygon",
-                    "address": rndr.rewards[0],
-                    "role": "rewards",
-                    "name": "RNDR job escrow payouts (demo)",
-                },
-                {
-                    "network": "aioz",
-                    "chain": "aioz",
-                    "address": native.revenue[0],
-                    "role": "revenue",
-                    "name": "AIOZ payments (demo)",
-                },
-                {
-                    "network": "aioz",
-                    "chain": "aioz",
-                    "address": native.rewards[0],
-                    "role": "rewards",
-                    "name": "AIOZ node rewards (demo)",
-                },
+                _label("io.net", "solana", sol.payments, "revenue", "io.net payments (demo)"),
+                _label("io.net", "solana", sol.distributor, "rewards", "io.net rewards distributor (demo)"),
+                _label("render", "solana", str(sol.render.address), "burn_revenue", "RENDER burns (burn-and-mint)"),
+                _label("render", "solana", sol.emissions, "rewards", "RENDER emissions wallet (demo)"),
+                _label("render", "polygon", rndr.revenue[0], "revenue", "RNDR job escrow (demo)"),
+                _label("render", "polygon", rndr.rewards[0], "rewards", "RNDR job escrow payouts (demo)"),
+                _label("aioz", "aioz", native.revenue[0], "revenue", "AIOZ payments (demo)"),
+                _label("aioz", "aioz", native.rewards[0], "rewards", "AIOZ node rewards (demo)"),
             ],
         }
     )
@@ -105,7 +99,12 @@ def demo_prices(seed: int = 7) -> list[tuple[date, str, Decimal]]:
     """A plausible daily random walk per token (the demo has no price feed)."""
     rng = random.Random(seed)
     rows = []
-    for symbol, price in (("RNDR", Decimal("5.20")), ("AIOZ", Decimal("0.41"))):
+    for symbol, price in (
+        ("RNDR", Decimal("5.20")),
+        ("AIOZ", Decimal("0.41")),
+        ("IO", Decimal("2.10")),
+        ("RENDER", Decimal("5.20")),
+    ):
         for d in range(DAYS):
             price = max(Decimal("0.01"), price * Decimal(str(round(rng.uniform(0.96, 1.045), 4))))
             rows.append((START + timedelta(days=d), symbol, price.quantize(Decimal("0.0001"))))
@@ -150,7 +149,7 @@ async def _figures(conn: asyncpg.Connection, result: DemoResult) -> None:
 async def build(stack: ExitStack, data_dir: Path | None = None, progress: Any = print) -> DemoResult:
     """Everything up to the figures; the servers stay up until ``stack`` closes."""
     server = EmbeddedPostgres((data_dir or default_data_dir()) / "demo")
-    progress("starting the embedded Postgres and two anvil nodes (Polygon 137, AIOZ 168) ...")
+    progress("starting the embedded Postgres, two anvil nodes (Polygon 137, AIOZ 168) and a Solana server ...")
     admin_url = server.start()
     stack.callback(server.stop)
     polygon = stack.enter_context(AnvilNode(137, timestamp=int(_ts(START)) - 2 * DAY))
@@ -165,8 +164,12 @@ async def build(stack: ExitStack, data_dir: Path | None = None, progress: Any = 
     progress(f"playing {DAYS} days of traffic through real transactions ...")
     rndr = await asyncio.to_thread(play_polygon, polygon.url, _ts(START), DAYS)
     native = await asyncio.to_thread(play_aioz, aioz.url, _ts(START), DAYS)
-    config = demo_config(polygon.url, aioz.url, rndr, native)
-    result = DemoResult(url, config, transactions=rndr.transactions + native.transactions)
+    ledger, sol = await asyncio.to_thread(play_solana, _ts(START), DAYS)
+    solana = SolanaRpcServer(ledger)
+    solana.start()
+    stack.callback(solana.stop)
+    config = demo_config(polygon.url, aioz.url, solana.url, rndr, native, sol)
+    result = DemoResult(url, config, transactions=rndr.transactions + native.transactions + sol.transactions)
 
     conn = await asyncpg.connect(url)
     try:
@@ -174,12 +177,15 @@ async def build(stack: ExitStack, data_dir: Path | None = None, progress: Any = 
         await sync_reference(conn, config)
         await import_prices(conn, demo_prices())
         for name, chain in config.chains.items():
-            assert isinstance(chain, EvmChain)
             progress(f"indexing {name} over JSON-RPC ...")
             async with RpcClient(name, chain.rpc) as client:
                 tokens = [t.address for t in config.tokens if t.chain == name]
-                labelled = {lb.address for lb in config.labels if lb.chain == name}
-                ingestor = EvmIngestor(name, chain, tokens, labelled, client)
+                ingestor: EvmIngestor | SolanaIngestor
+                if isinstance(chain, EvmChain):
+                    labelled = {lb.address for lb in config.labels if lb.chain == name}
+                    ingestor = EvmIngestor(name, chain, tokens, labelled, client)
+                else:
+                    ingestor = SolanaIngestor(name, chain, tokens, config.labels, client)
                 await ingestor.start()
                 stats = await ingestor.sync(conn)
                 result.flows += stats.flows

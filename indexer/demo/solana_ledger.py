@@ -160,6 +160,13 @@ def _pubkey(value: Pubkey | Keypair | MintInfo | str) -> Pubkey:
     return Pubkey.from_string(value)
 
 
+def _signers(keyset: dict[Pubkey, Keypair], needed: Sequence[Pubkey]) -> list[Keypair]:
+    missing = [str(k) for k in needed if k not in keyset]
+    if missing:
+        raise LedgerError(f"no keypair given for required signer(s) {', '.join(missing)}")
+    return [keyset[k] for k in needed]
+
+
 def _u64(value: int) -> bytes:
     return struct.pack("<Q", value)
 
@@ -692,14 +699,14 @@ class SolanaLedger:
             if lookup_tables is None:
                 message = Message.new_with_blockhash(list(instructions), payer.pubkey(), blockhash)
                 needed = message.account_keys[: message.header.num_required_signatures]
-                tx: Transaction | VersionedTransaction = Transaction([keyset[k] for k in needed], message, blockhash)
+                tx: Transaction | VersionedTransaction = Transaction(_signers(keyset, needed), message, blockhash)
                 loaded: tuple[list[Pubkey], list[Pubkey]] = ([], [])
                 version: str | int = "legacy"
             else:
                 tables = [self._lookup_table(t) for t in lookup_tables]
                 message_v0 = MessageV0.try_compile(payer.pubkey(), list(instructions), tables, blockhash)
                 needed = message_v0.account_keys[: message_v0.header.num_required_signatures]
-                tx = VersionedTransaction(message_v0, [keyset[k] for k in needed])
+                tx = VersionedTransaction(message_v0, _signers(keyset, needed))
                 by_key = {t.key: t.addresses for t in tables}
                 writable = [
                     by_key[lk.account_key][i] for lk in message_v0.address_table_lookups for i in lk.writable_indexes
