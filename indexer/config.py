@@ -8,6 +8,7 @@ path (``chains.polygon.rpc[0]: not an http(s) URL``) and the CLI exits with code
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -60,8 +61,47 @@ def load_config(path: str | Path | None = None, env: Environment | None = None) 
     return config
 
 
-def parse_config(raw: dict[str, Any], source: str = "<config>") -> Config:
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_environment(raw: Any, environ: dict[str, str], path: str = "") -> tuple[Any, list[str]]:
+    """Replace ``${NAME}`` in every string by the environment variable NAME.
+
+    Secrets (RPC keys, passwords) can then live in the environment instead of the file.
+    Returns the expanded document and a problem per unset variable, with its key path.
+    """
+    problems: list[str] = []
+    if isinstance(raw, str):
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in environ:
+                problems.append(f"{path or '(top level)'}: environment variable {name} is not set")
+                return match.group(0)
+            return environ[name]
+
+        return _ENV_REFERENCE.sub(value, raw), problems
+    if isinstance(raw, dict):
+        out = {}
+        for key, item in raw.items():
+            out[key], found = expand_environment(item, environ, f"{path}.{key}" if path else str(key))
+            problems += found
+        return out, problems
+    if isinstance(raw, list):
+        items = []
+        for i, item in enumerate(raw):
+            expanded, found = expand_environment(item, environ, f"{path}[{i}]")
+            items.append(expanded)
+            problems += found
+        return items, problems
+    return raw, problems
+
+
+def parse_config(raw: dict[str, Any], source: str = "<config>", environ: dict[str, str] | None = None) -> Config:
     """Validate a parsed TOML document; raise :class:`ConfigError` listing every problem."""
+    raw, unset = expand_environment(raw, dict(os.environ) if environ is None else environ)
+    if unset:
+        raise ConfigError(source, unset)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:

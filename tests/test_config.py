@@ -223,3 +223,11 @@ def test_cli_bad_usage_exits_2() -> None:
     )
     assert proc.returncode == 2
     assert "invalid choice" in proc.stderr
+
+
+def test_environment_variables_are_expanded_and_unset_ones_named(tmp_path: Path) -> None:
+    text = EVM.replace("http://127.0.0.1:8545", "https://polygon.example/v2/${POLYGON_KEY}") + TOKEN
+    config = parse_config(__import__("tomllib").loads(text), environ={"POLYGON_KEY": "k123"})
+    assert config.chains["polygon"].rpc == ["https://polygon.example/v2/k123"]
+    with pytest.raises(ConfigError, match=r"chains.polygon.rpc\[0\]: environment variable POLYGON_KEY is not set"):
+        parse_config(__import__("tomllib").loads(text), environ={})

@@ -7,12 +7,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from indexer.cli import build_parser
 from indexer.config import Environment, load_config
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+MAINNET_ENV = {
+    "POLYGON_RPC_URL": "https://polygon.example/v2/KEY",
+    "SOLANA_RPC_URL": "https://solana.example/?api-key=KEY",
+    "AIOZ_RPC_URL": "https://aioz.example",
+}
+
+
+@pytest.fixture(autouse=True)
+def _mainnet_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in MAINNET_ENV.items():
+        monkeypatch.setenv(name, value)
 
 
 def test_mainnet_config_loads_and_every_entry_cites_a_source() -> None:
@@ -24,6 +36,16 @@ def test_mainnet_config_loads_and_every_entry_cites_a_source() -> None:
     for match in re.finditer(r"\n(\[\[(tokens|labels)\]\])", text):
         before = text[: match.start()].rstrip().splitlines()[-1]
         assert before.lstrip().startswith("#"), f"{match.group(1)} at offset {match.start()} has no source comment"
+
+
+def test_mainnet_config_takes_endpoints_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config(DEPLOY / "mainnet.toml", Environment())
+    assert config.chains["solana"].rpc == [MAINNET_ENV["SOLANA_RPC_URL"]]
+    monkeypatch.delenv("AIOZ_RPC_URL")
+    from indexer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"chains.aioz.rpc\[0\]: environment variable AIOZ_RPC_URL is not set"):
+        load_config(DEPLOY / "mainnet.toml", Environment())
 
 
 def test_mainnet_config_through_the_cli_is_accepted() -> None:
