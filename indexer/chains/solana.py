@@ -253,7 +253,8 @@ class SolanaIngestor:
         # Several batches in flight: the client spreads them over endpoints within limits.
         results = await asyncio.gather(*(self._transactions(chunk) for chunk in chunks))
         txs = [tx for chunk in results for tx in chunk]
-        solana_decode.decode_transactions(txs, self.mints, flows)
+        # The requested signatures let the decoder check each answer is the one asked for.
+        solana_decode.decode_transactions(txs, self.mints, flows, signatures=wanted)
         stats.transactions += len(txs)
         self.recent.update(wanted)
         return flows
