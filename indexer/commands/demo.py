@@ -19,7 +19,11 @@ from schemas.config import Config
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="run the whole pipeline on local chains and show the figures")
-    p.add_argument("--keep", action="store_true", help="leave the database and the local chains running on exit")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the database and the anvil nodes running on exit (for psql, backfill)",
+    )
     p.add_argument("--no-serve", action="store_true", help="exit after the summary instead of serving the API")
     p.add_argument("--port", type=int, default=0, help="API port (default: a free one)")
     p.add_argument("--chart", type=Path, default=Path("depin-demo-revenue.png"), help="where to write the chart")
@@ -116,8 +120,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if args.keep:
             stack.pop_all()
             console.print(
-                "kept running: stop them with 'depin-indexer db stop' (DEPIN_DATA_DIR=<data dir>/demo) "
-                "and by ending the anvil processes"
+                "kept running: the embedded database (stop it with DEPIN_DATA_DIR=<data dir>/demo "
+                "depin-indexer db stop) and the two anvil nodes; the Solana server and the API end with this process"
             )
         return 0
     except KeyboardInterrupt:
