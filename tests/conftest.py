@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -85,10 +86,10 @@ def template_url(pg_server: str) -> str:
     return with_database(pg_server, TEMPLATE)
 
 
-@pytest.fixture
-async def db_url(pg_server: str, template_url: str) -> AsyncIterator[str]:
-    """URL of a fresh, migrated database for this test only."""
-    name = f"t_{os.getpid()}_{next(_counter)}"
+@asynccontextmanager
+async def migrated_database(pg_server: str, prefix: str = "t") -> AsyncIterator[str]:
+    """A fresh database cloned from the migrated template, dropped afterwards."""
+    name = f"{prefix}_{os.getpid()}_{next(_counter)}"
     admin = await asyncpg.connect(pg_server)
     await admin.execute(f"create database {name} template {TEMPLATE}")
     await admin.close()
@@ -97,10 +98,19 @@ async def db_url(pg_server: str, template_url: str) -> AsyncIterator[str]:
     conn = await asyncpg.connect(url)
     await conn.execute("select core.apply_database_grants()")
     await conn.close()
-    yield url
-    admin = await asyncpg.connect(pg_server)
-    await admin.execute(f"drop database if exists {name} with (force)")
-    await admin.close()
+    try:
+        yield url
+    finally:
+        admin = await asyncpg.connect(pg_server)
+        await admin.execute(f"drop database if exists {name} with (force)")
+        await admin.close()
+
+
+@pytest.fixture
+async def db_url(pg_server: str, template_url: str) -> AsyncIterator[str]:
+    """URL of a fresh, migrated database for this test only."""
+    async with migrated_database(pg_server) as url:
+        yield url
 
 
 @pytest.fixture

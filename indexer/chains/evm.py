@@ -19,12 +19,12 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from indexer.chains.rpc import EndpointsExhausted, RpcClient, RpcError
+from indexer.chains.stats import SyncStats
 from indexer.decode import evm as evm_decode
 from indexer.decode.columns import FlowColumns
 from indexer.errors import DepinError
@@ -66,21 +66,6 @@ class ReorgTooDeep(DepinError):
 
 class InconsistentResponse(DepinError):
     """Responses of one range contradict each other (a reorg while fetching); retried."""
-
-
-@dataclass
-class SyncStats:
-    """What one ``sync`` did, for logs, progress and metrics."""
-
-    blocks: int = 0
-    flows: int = 0
-    flows_new: int = 0
-    reorgs: int = 0
-    rewound_flows: int = 0
-    seconds: float = 0.0
-    head: int | None = None
-    final_head: int | None = None
-    indexed_to: int | None = None
 
 
 def _hex(n: int) -> str:

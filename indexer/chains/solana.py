@@ -25,12 +25,12 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from indexer.chains.rpc import RpcClient, RpcError
+from indexer.chains.stats import SyncStats
 from indexer.decode import solana as solana_decode
 from indexer.decode.columns import FlowColumns
 from indexer.errors import DepinError
@@ -49,23 +49,6 @@ WALK = "@walk"
 
 class TransactionsUnavailable(DepinError):
     """The endpoint keeps answering null for transactions it listed: retried next run."""
-
-
-@dataclass
-class SyncStats:
-    """What one ``sync`` did (same fields as the EVM ingestor's, for the service)."""
-
-    blocks: int = 0
-    flows: int = 0
-    flows_new: int = 0
-    reorgs: int = 0
-    rewound_flows: int = 0
-    seconds: float = 0.0
-    head: int | None = None
-    final_head: int | None = None
-    indexed_to: int | None = None
-    transactions: int = 0
-    addresses: int = 0
 
 
 class _RecentSignatures:
