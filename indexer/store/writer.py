@@ -191,22 +191,7 @@ async def rewind(conn: asyncpg.Connection, chain: str, fork_block: int) -> int:
         if since is None:
             log.warning("%s: no stored block above %d; rewinding by a full scan", chain, fork_block)
             since = datetime(1970, 1, 1, tzinfo=UTC)
-        deleted = await conn.fetchval(
-            """
-            with gone as (
-                delete from core.flows where chain = $1 and block > $2 and block_time >= $3
-                returning block_time
-            ), days as (
-                insert into core.dirty_days (chain, day)
-                select distinct $1, (block_time at time zone 'UTC')::date from gone
-                on conflict (chain, day) do nothing
-            )
-            select count(*) from gone
-            """,
-            chain,
-            fork_block,
-            since,
-        )
+        deleted = await _delete_flows(conn, chain, (fork_block + 1, _MAX_BLOCK), (since, _END_OF_TIME))
         await conn.execute("delete from core.blocks where chain = $1 and number > $2", chain, fork_block)
         await conn.execute(
             "update core.cursors set block = $2, ref = null, updated_at = now() where chain = $1 and block > $2",
@@ -233,27 +218,35 @@ async def replace_range(
     last_time = datetime.fromtimestamp(times[1], UTC)
     await ensure_partitions(conn, flows.block_time)
     async with conn.transaction():
-        deleted = await conn.fetchval(
-            """
-            with gone as (
-                delete from core.flows
-                where chain = $1 and block between $2 and $3 and block_time between $4 and $5
-                returning block_time
-            ), days as (
-                insert into core.dirty_days (chain, day)
-                select distinct $1, (block_time at time zone 'UTC')::date from gone
-                on conflict (chain, day) do nothing
-            )
-            select count(*) from gone
-            """,
-            flows.chain,
-            first_block,
-            last_block,
-            first_time,
-            last_time,
-        )
+        deleted = await _delete_flows(conn, flows.chain, (first_block, last_block), (first_time, last_time))
         result = await write_batch(conn, flows, [])
     return int(deleted), result.flows_inserted
+
+
+_MAX_BLOCK = 2**63 - 1
+_END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+
+# The one way flows leave core.flows: their days become dirty in the same statement, so
+# the rollups of those days are recomputed by the next refresh.
+_DELETE_FLOWS = """
+with gone as (
+    delete from core.flows
+    where chain = $1 and block between $2 and $3 and block_time between $4 and $5
+    returning block_time
+), days as (
+    insert into core.dirty_days (chain, day)
+    select distinct $1, (block_time at time zone 'UTC')::date from gone
+    on conflict (chain, day) do nothing
+)
+select count(*) from gone
+"""
+
+
+async def _delete_flows(
+    conn: asyncpg.Connection, chain: str, blocks: tuple[int, int], times: tuple[datetime, datetime]
+) -> int:
+    """Delete ``chain``'s flows in the block and time ranges (inclusive); return how many."""
+    return int(await conn.fetchval(_DELETE_FLOWS, chain, blocks[0], blocks[1], times[0], times[1]))
 
 
 async def read_cursor(conn: asyncpg.Connection, chain: str, source: str = "") -> tuple[int, str | None] | None:

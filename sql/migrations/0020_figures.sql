@@ -246,11 +246,13 @@ select network, node, month, earnings_usd,
 from rollup.node_profitability_monthly;
 
 -- Lineage: the flows behind a monthly_revenue or node_earnings_monthly row (analysts may
--- call these; they run with the owner's rights, analysts still cannot read core directly).
-create function analytics.revenue_lineage(p_network text, p_month date, p_token text)
+-- call the analytics functions; they run with the owner's rights, analysts still cannot
+-- read core directly). core.lineage serves both: kind 'revenue' or 'reward', and a
+-- counterparty (the node) or NULL for all.
+create function core.lineage(p_network text, p_month date, p_token text, p_kind text, p_counterparty text)
 returns table (chain text, tx text, idx integer, block bigint, block_time timestamptz,
                src text, dst text, amount numeric)
-language sql stable security definer set search_path = pg_catalog, core
+language sql stable
 as $$
     select cf.chain, cf.tx, cf.idx, cf.block, cf.block_time, cf.src, cf.dst,
            trim_scale(core.scale_amount(cf.amount, t.decimals))
@@ -259,26 +261,22 @@ as $$
              array(select t.chain::text from generate_series(p_month, (p_month + interval '1 month' - interval '1 day')::date, interval '1 day') g),
              array(select g::date from generate_series(p_month, (p_month + interval '1 month' - interval '1 day')::date, interval '1 day') g)
          ) cf
-    where t.symbol = p_token and cf.network = p_network and cf.kind = 'revenue' and cf.token = t.address
+    where t.symbol = p_token and cf.network = p_network and cf.kind = p_kind and cf.token = t.address
+      and (p_counterparty is null or cf.counterparty = p_counterparty)
     order by cf.block_time, cf.tx, cf.idx
 $$;
+
+create function analytics.revenue_lineage(p_network text, p_month date, p_token text)
+returns table (chain text, tx text, idx integer, block bigint, block_time timestamptz,
+               src text, dst text, amount numeric)
+language sql stable security definer set search_path = pg_catalog, core
+as $$ select * from core.lineage(p_network, p_month, p_token, 'revenue', null) $$;
 
 create function analytics.node_earnings_lineage(p_network text, p_node text, p_month date, p_token text)
 returns table (chain text, tx text, idx integer, block bigint, block_time timestamptz,
                src text, dst text, amount numeric)
 language sql stable security definer set search_path = pg_catalog, core
-as $$
-    select cf.chain, cf.tx, cf.idx, cf.block, cf.block_time, cf.src, cf.dst,
-           trim_scale(core.scale_amount(cf.amount, t.decimals))
-    from core.tokens t,
-         lateral core.classified_flows(
-             array(select t.chain::text from generate_series(p_month, (p_month + interval '1 month' - interval '1 day')::date, interval '1 day') g),
-             array(select g::date from generate_series(p_month, (p_month + interval '1 month' - interval '1 day')::date, interval '1 day') g)
-         ) cf
-    where t.symbol = p_token and cf.network = p_network and cf.kind = 'reward'
-      and cf.counterparty = p_node and cf.token = t.address
-    order by cf.block_time, cf.tx, cf.idx
-$$;
+as $$ select * from core.lineage(p_network, p_month, p_token, 'reward', p_node) $$;
 
 revoke all on function analytics.revenue_lineage(text, date, text) from public;
 revoke all on function analytics.node_earnings_lineage(text, text, date, text) from public;
