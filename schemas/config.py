@@ -39,7 +39,7 @@ class DatabaseSettings(StrictModel):
     """``[database]``: where Postgres is; absent means an embedded server in the data directory."""
 
     url: str | None = None
-    pool_size: int = Field(default=4, ge=1, le=64)
+    pool_size: int = Field(default=8, ge=1, le=64)
 
     @field_validator("url")
     @classmethod
@@ -154,6 +154,8 @@ class ApiSettings(StrictModel):
         description="DSN of the read-only role; default: the main URL with user depin_reader and no password",
     )
     statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes (one per core is typical)")
+    pool_size: int = Field(default=8, ge=1, le=100, description="database connections per worker")
 
 
 class Config(StrictModel):

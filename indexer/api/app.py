@@ -8,11 +8,13 @@ the pydantic models in :mod:`schemas.api` document them in the OpenAPI schema.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import csv
 import io
 import json
+import os
 import re
 import time
 from collections.abc import AsyncIterator
@@ -23,10 +25,11 @@ from typing import Annotated, Any, Literal
 
 import asyncpg
 from fastapi import FastAPI, Path, Query, Request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from starlette.responses import Response, StreamingResponse
 
 from indexer import __version__
+from indexer.api.environment import ENV_DSN, ENV_SETTINGS
 from indexer.api.errors import BadParameter, NotFound, install
 from indexer.store.sqlfiles import queries
 from schemas import api as models
@@ -51,6 +54,11 @@ def _dec(value: Decimal | None) -> str | None:
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, default=_default), status_code=status, media_type="application/json")
+
+
+def _raw_json(text: str) -> Response:
+    """A body already encoded as JSON (by Postgres, for the busiest endpoints)."""
+    return Response(text, media_type="application/json")
 
 
 def _default(value: Any) -> Any:
@@ -86,6 +94,12 @@ def _decode_cursor(cursor: str) -> tuple[Decimal | None, str]:
         raise BadParameter("cursor", "not a cursor returned by this API") from None
 
 
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    # Only an interrupted export can leave a transaction open; end it before reuse.
+    if connection.is_in_transaction():
+        await connection.execute("rollback")
+
+
 def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size: int = 8) -> FastAPI:
     """The API app over ``database_url`` (which should name the ``depin_reader`` role)."""
     sql = queries("api")
@@ -105,12 +119,27 @@ def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size
             database_url,
             min_size=1,
             max_size=pool_size,
+            # The API leaves no session state behind (no LISTEN, locks or SET outside a
+            # transaction), so asyncpg's default reset, a round trip on every release, is not needed.
+            reset=_no_reset,
             server_settings={
                 "default_transaction_read_only": "on",
                 "statement_timeout": str(statement_timeout_ms),
                 "application_name": "depin-indexer-api",
             },
         )
+        # Requests queue on a FIFO semaphore, not in the pool: asyncpg's pool queue lets a
+        # newly arrived request take a released connection ahead of one already waiting,
+        # which under load starves a few requests for hundreds of milliseconds.
+        turns = asyncio.Semaphore(pool_size)
+        pool = app.state.pool
+
+        @asynccontextmanager
+        async def connection() -> AsyncIterator[asyncpg.Connection]:
+            async with turns, pool.acquire() as conn:
+                yield conn
+
+        app.state.connection = connection
         try:
             yield
         finally:
@@ -129,7 +158,7 @@ def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size
     app.add_middleware(_Metrics, requests=requests, latency=latency)
 
     async def fetch(request: Request, name: str, *args: Any) -> list[asyncpg.Record]:
-        async with request.app.state.pool.acquire() as conn:
+        async with request.app.state.connection() as conn:
             return await conn.fetch(sql[name], *args)
 
     # Known networks, re-read at most every few seconds: a 404 for an unknown network
@@ -162,7 +191,11 @@ def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size
 
     @app.get("/metrics", tags=["status"], response_class=Response)
     async def metrics() -> Response:
-        """Prometheus metrics of this API process."""
+        """Prometheus metrics of the API (summed over every worker process)."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            collected = CollectorRegistry()
+            multiprocess.MultiProcessCollector(collected)
+            return Response(generate_latest(collected), media_type=CONTENT_TYPE_LATEST)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/networks", response_model=models.NetworksResponse, tags=["figures"])
@@ -184,8 +217,9 @@ def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size
         if first > last:
             raise BadParameter("to", "must not be before 'from'")
         await require_network(request, network)
-        rows = await fetch(request, "revenue_monthly", network, first, last)
-        return _json({"revenue": [dict(r) for r in rows]})
+        async with request.app.state.connection() as conn:
+            rendered = await conn.fetchval(sql["revenue_monthly"], network, first, last)
+        return _raw_json('{"revenue":' + rendered + "}")
 
     @app.get("/v1/nodes", response_model=models.NodesPage, tags=["figures"])
     async def nodes(
@@ -206,36 +240,22 @@ def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size
                 query, args = "top_nodes_after_null", (network, first_day, node, limit + 1)
             else:
                 query, args = "top_nodes_after_usd", (network, first_day, usd, node, limit + 1)
-        async with request.app.state.pool.acquire() as conn:
+        async with request.app.state.connection() as conn:
             rows = await conn.fetch(sql[query], *args)
-            page, more = rows[:limit], len(rows) > limit
-            token_rows = (
-                await conn.fetch(sql["node_tokens_monthly"], network, first_day, [r["node"] for r in page])
-                if page
-                else []
-            )
-        tokens: dict[str, list[dict[str, Any]]] = {r["node"]: [] for r in page}
-        if page:
-            for t in token_rows:
-                tokens[t["node"]].append(
-                    {"token": t["token"], "amount": t["amount"], "amount_usd": t["amount_usd"], "payouts": t["payouts"]}
-                )
-        body = {
-            "network": network,
-            "month": first_day,
-            "nodes": [
-                {
-                    "node": r["node"],
-                    "earnings_usd": r["earnings_usd"],
-                    "electricity_usd": r["electricity_usd"],
-                    "net_usd": r["net_usd"],
-                    "tokens": tokens[r["node"]],
-                }
-                for r in page
-            ],
-            "next_cursor": _encode_cursor(page[-1]["earnings_usd"], page[-1]["node"]) if more else None,
-        }
-        return _json(body)
+        page, more = rows[:limit], len(rows) > limit
+        cursor_out = json.dumps(_encode_cursor(page[-1]["earnings_usd"], page[-1]["node"])) if more else "null"
+        # Each node arrives rendered by Postgres; only the envelope is built here.
+        return _raw_json(
+            '{"network":'
+            + json.dumps(network)
+            + ',"month":"'
+            + first_day.isoformat()
+            + '","nodes":['
+            + ",".join(r["doc"] for r in page)
+            + '],"next_cursor":'
+            + cursor_out
+            + "}"
+        )
 
     @app.get("/v1/nodes/{network}/{node}/earnings", response_model=models.NodeEarningsResponse, tags=["figures"])
     async def node_earnings(
@@ -271,12 +291,12 @@ def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size
         format: Literal["ndjson", "csv"] = "ndjson",
     ) -> StreamingResponse:
         """Stream a whole analytics view as NDJSON or CSV, in constant memory."""
-        pool: asyncpg.Pool = request.app.state.pool
+        connection = request.app.state.connection
         # The view name comes from the fixed list above, never from free text.
         query = f"select * from analytics.{view}"  # noqa: S608
 
         async def rows() -> AsyncIterator[bytes]:
-            async with pool.acquire() as conn, conn.transaction(readonly=True):
+            async with connection() as conn, conn.transaction(readonly=True):
                 # An export may take longer than an ordinary query.
                 await conn.execute("set local statement_timeout = 0")
                 statement = await conn.prepare(query)
@@ -315,6 +335,12 @@ def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size
         )
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one uvicorn worker process, from the settings `depin-indexer api` exported."""
+    settings = json.loads(os.environ.get(ENV_SETTINGS, "{}"))
+    return create_app(os.environ[ENV_DSN], **settings)
 
 
 class _Metrics:

@@ -16,40 +16,62 @@ order by n.network
 select network from analytics.networks
 
 -- revenue_monthly --
-select network, month, token, amount, amount_usd, payments, payers
+-- Rendered as JSON by Postgres: one text value, no per-row work in Python. Amounts are
+-- cast to text so they stay exact decimal strings.
+select coalesce(json_agg(json_build_object(
+           'network', network, 'month', month::text, 'token', token, 'amount', amount::text,
+           'amount_usd', amount_usd::text, 'payments', payments, 'payers', payers)
+         order by month, token), '[]')::text
 from analytics.monthly_revenue
 where network = $1 and month >= $2 and month <= $3
-order by month, token
+
+-- Pages of /v1/nodes: the keyset columns for the cursor, and each node rendered as JSON
+-- (with its tokens) by Postgres, so a page costs one query.
 
 -- top_nodes_first_page --
-select node, earnings_usd, electricity_usd, net_usd
-from analytics.node_profitability_monthly
-where network = $1 and month = $2
-order by earnings_usd desc nulls last, node
+select p.node, p.earnings_usd, json_build_object(
+           'node', p.node, 'earnings_usd', p.earnings_usd::text, 'electricity_usd', p.electricity_usd::text,
+           'net_usd', p.net_usd::text,
+           'tokens', (select coalesce(json_agg(json_build_object(
+                                'token', e.token, 'amount', e.amount::text, 'amount_usd', e.amount_usd::text,
+                                'payouts', e.payouts) order by e.token), '[]')
+                      from analytics.node_earnings_monthly e
+                      where e.network = p.network and e.month = p.month and e.node = p.node))::text as doc
+from analytics.node_profitability_monthly p
+where p.network = $1 and p.month = $2
+order by p.earnings_usd desc nulls last, p.node
 limit $3
 
 -- top_nodes_after_usd --
 -- Keyset continuation after a node with a known USD figure.
-select node, earnings_usd, electricity_usd, net_usd
-from analytics.node_profitability_monthly
-where network = $1 and month = $2
-  and (earnings_usd < $3 or (earnings_usd = $3 and node > $4) or earnings_usd is null)
-order by earnings_usd desc nulls last, node
+select p.node, p.earnings_usd, json_build_object(
+           'node', p.node, 'earnings_usd', p.earnings_usd::text, 'electricity_usd', p.electricity_usd::text,
+           'net_usd', p.net_usd::text,
+           'tokens', (select coalesce(json_agg(json_build_object(
+                                'token', e.token, 'amount', e.amount::text, 'amount_usd', e.amount_usd::text,
+                                'payouts', e.payouts) order by e.token), '[]')
+                      from analytics.node_earnings_monthly e
+                      where e.network = p.network and e.month = p.month and e.node = p.node))::text as doc
+from analytics.node_profitability_monthly p
+where p.network = $1 and p.month = $2
+  and (p.earnings_usd < $3 or (p.earnings_usd = $3 and p.node > $4) or p.earnings_usd is null)
+order by p.earnings_usd desc nulls last, p.node
 limit $5
 
 -- top_nodes_after_null --
 -- Keyset continuation inside the tail of nodes without a USD figure.
-select node, earnings_usd, electricity_usd, net_usd
-from analytics.node_profitability_monthly
-where network = $1 and month = $2 and earnings_usd is null and node > $3
-order by node
+select p.node, p.earnings_usd, json_build_object(
+           'node', p.node, 'earnings_usd', p.earnings_usd::text, 'electricity_usd', p.electricity_usd::text,
+           'net_usd', p.net_usd::text,
+           'tokens', (select coalesce(json_agg(json_build_object(
+                                'token', e.token, 'amount', e.amount::text, 'amount_usd', e.amount_usd::text,
+                                'payouts', e.payouts) order by e.token), '[]')
+                      from analytics.node_earnings_monthly e
+                      where e.network = p.network and e.month = p.month and e.node = p.node))::text as doc
+from analytics.node_profitability_monthly p
+where p.network = $1 and p.month = $2 and p.earnings_usd is null and p.node > $3
+order by p.node
 limit $4
-
--- node_tokens_monthly --
-select node, token, amount, amount_usd, payouts
-from analytics.node_earnings_monthly
-where network = $1 and month = $2 and node = any($3::text[])
-order by node, token
 
 -- node_earnings_daily --
 select day as period, token, amount, amount_usd, payouts
