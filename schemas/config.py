@@ -98,6 +98,8 @@ class SolanaChain(_ChainBase):
     start_block: int = Field(default=0, ge=0, description="ignored: history comes from signatures")
     # Agave nodes refuse request bodies over 50 KiB: 250 getTransaction calls stay under it.
     transactions_per_request: int = Field(default=100, ge=1, le=250)
+    # getSignaturesForAddress returns at most 1,000 per page; some providers cap it lower.
+    signatures_per_request: int = Field(default=1000, ge=1, le=1000)
 
 
 ChainConfig = Annotated[EvmChain | SolanaChain, Field(discriminator="kind")]

@@ -7,15 +7,22 @@ and every mint with a ``burn_revenue``/``mint_rewards`` label.
 
 Each address keeps two cursors, both written atomically with the flows they cover:
 
-* ``source = address``: the newest signature whose whole history below it is indexed
-  (``until`` of the next run);
+* ``source = address``: the newest *finalized* signature whose whole history below it
+  is indexed (``until`` of the next run);
 * ``source = address + "@walk"``: an interrupted walk, ``ref = "<top>:<before>"``: the
-  walk started at signature ``top`` and every signature newer than ``before`` is done.
+  walk will end with cursor ``top`` (empty while no finalized signature was seen) and
+  every signature newer than ``before`` is done.
 
 A walk goes newest to oldest, one page at a time, so memory stays flat however long the
 history is, and a crash resumes at the page where it stopped. A transaction reached
 through two addresses is stored once (the writer skips duplicates, and a run fetches each
 signature once).
+
+At ``confirmed`` commitment, transactions above the finalized slot are recorded in
+``core.unfinalised_transactions`` with their flows. Each run first asks
+``getSignatureStatuses`` about them: one that vanished, moved to another slot or now
+fails has its flows deleted (days marked dirty), like an EVM reorg; the address cursors
+never name an unfinalised signature, so whatever replaced it is listed again.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from indexer.chains.stats import SyncStats
 from indexer.decode import solana as solana_decode
 from indexer.decode.columns import FlowColumns
 from indexer.errors import DepinError
-from indexer.store.writer import Checkpoint, read_cursor, write_batch
+from indexer.store.writer import Checkpoint, read_cursor, settle_transactions, write_batch
 from schemas.config import LabelConfig, SolanaChain
 
 log = logging.getLogger(__name__)
@@ -43,7 +50,7 @@ TOKEN_PROGRAMS = (
     "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
     "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb",
 )
-PAGE = 1000
+STATUS_BATCH = 256  # getSignatureStatuses takes at most 256 signatures
 WALK = "@walk"
 
 
@@ -88,6 +95,7 @@ class SolanaIngestor:
         self.client = client
         self.commitment = config.commitment
         self.null_retries = null_retries
+        self.page = config.signatures_per_request
         mine = [label for label in labels if label.chain == name]
         self.wallets = sorted({label.address for label in mine if label.role in ("revenue", "rewards")})
         self.recent = _RecentSignatures()
@@ -144,6 +152,10 @@ class SolanaIngestor:
             if self.commitment == "finalized"
             else int(await self.client.call("getSlot", [{"commitment": "finalized"}]))
         )
+        # Dedup of a transaction listed under two addresses holds within one run: what an
+        # earlier run fetched may since have been rolled back and must be fetched again.
+        self.recent = _RecentSignatures()
+        await self._settle_unfinalised(conn, stats)
         addresses = await self.addresses()
         stats.addresses = len(addresses)
         for number, address in enumerate(addresses):
@@ -172,41 +184,108 @@ class SolanaIngestor:
         done = await read_cursor(conn, self.name, address)
         until = done[1] if done else None
         walk = await read_cursor(conn, self.name, address + WALK)
+        # The walk cursor's slot never moves back (the writer refuses): it stays at the
+        # slot of the newest finalized signature the address is complete up to.
+        walk_slot = max(walk[0] if walk else 0, done[0] if done else 0)
+        top: str | None = None
+        top_slot, before = walk_slot, None
         if walk and walk[1]:
-            top_slot, (top, before) = walk[0], walk[1].split(":", 1)
-        else:
-            top_slot, top, before = -1, None, None
+            top_ref, before = walk[1].split(":", 1)
+            top = top_ref or None
+        final = stats.final_head if stats.final_head is not None else -1
+        before_slot: int | None = None  # unknown for a resumed walk
         while not should_stop():
             listed = await self._signatures(address, before, until)
-            last_page = len(listed) < PAGE
+            last_page = len(listed) < self.page
+            unsure = before is not None and (before_slot is None or before_slot > final)
+            if last_page and unsure and self.commitment != "finalized" and await self._vanished(before):
+                # Paging on from a signature whose fork was dropped lists nothing: the walk
+                # would end early and miss older history. Start it over (what it already
+                # stored is skipped as duplicate).
+                log.warning("%s: %s: walk position %s was rolled back; walking again", self.name, address, before)
+                await write_batch(conn, FlowColumns(self.name), [Checkpoint(self.name, top_slot, address + WALK, None)])
+                top, before, before_slot = None, None, None
+                continue
             # With --to SLOT, signatures above it are left for a later run.
             page = listed if to_block is None else [s for s in listed if s["slot"] <= to_block]
-            if top is None and page:
-                top, top_slot = page[0]["signature"], page[0]["slot"]
             if top is None:
-                if last_page:
-                    return  # nothing new
-                before = listed[-1]["signature"]
-                continue
-            flows = await self._flows(page, stats)
+                # The address cursor only ever names a finalized signature: the next run
+                # lists everything above it again, so a rolled-back transaction can
+                # neither be the cursor nor hide what replaced it.
+                newest_final = next((s for s in page if s["slot"] <= final), None)
+                if newest_final is not None:
+                    top, top_slot = newest_final["signature"], newest_final["slot"]
+            flows, fetched, unfinalised = await self._flows(page, stats, final)
             if listed:
-                before = listed[-1]["signature"]
+                before, before_slot = listed[-1]["signature"], listed[-1]["slot"]
             if last_page:
-                # The walk reached the previous run's newest signature (or the origin).
-                checkpoints = [
-                    Checkpoint(self.name, top_slot, address, top),
-                    Checkpoint(self.name, top_slot, address + WALK, None),
-                ]
+                checkpoints = [Checkpoint(self.name, top_slot, address + WALK, None)]
+                if top is not None:
+                    # The walk reached the previous run's cursor (or the origin).
+                    checkpoints.insert(0, Checkpoint(self.name, top_slot, address, top))
             else:
-                checkpoints = [Checkpoint(self.name, top_slot, address + WALK, f"{top}:{before}")]
-            result = await write_batch(conn, flows, checkpoints)
+                checkpoints = [Checkpoint(self.name, top_slot, address + WALK, f"{top or ''}:{before}")]
+            result = await write_batch(conn, flows, checkpoints, unfinalised=unfinalised)
+            self.recent.update(fetched)
             stats.flows += len(flows)
             stats.flows_new += result.flows_inserted
             if last_page:
                 return
 
+    async def _vanished(self, signature: str) -> bool:
+        """True if the chain no longer knows ``signature`` (only asked at a walk's end)."""
+        answer = await self.client.call("getSignatureStatuses", [[signature], {"searchTransactionHistory": True}])
+        values = _statuses(answer, 1)
+        return values[0] is None
+
+    async def _settle_unfinalised(self, conn: asyncpg.Connection, stats: SyncStats) -> None:
+        """Re-check transactions stored before they were finalized; roll back the vanished.
+
+        A transaction is gone if the chain no longer has it or has it in another slot
+        (its fork was dropped; it may have landed again elsewhere and is then re-listed
+        and stored anew by this run), or if it now shows an error.
+        """
+        rows = await conn.fetch("select signature, slot from core.unfinalised_transactions where chain = $1", self.name)
+        if not rows:
+            return
+        gone: list[str] = []
+        final: list[str] = []
+        for start in range(0, len(rows), STATUS_BATCH):
+            part = rows[start : start + STATUS_BATCH]
+            answer = await self.client.call(
+                "getSignatureStatuses",
+                [[r["signature"] for r in part], {"searchTransactionHistory": True}],
+            )
+            for row, status in zip(part, _statuses(answer, len(part)), strict=True):
+                if status is None or status.get("slot") != row["slot"] or status.get("err") is not None:
+                    gone.append(row["signature"])
+                elif status.get("confirmationStatus") == "finalized" or row["slot"] <= stats.final_head:
+                    final.append(row["signature"])
+        if not gone and not final:
+            return
+        restart = []
+        if gone:
+            vanished = set(gone)
+            walks = await conn.fetch(
+                "select source, ref from core.cursors where chain = $1 and source like $2 and ref is not null",
+                self.name,
+                "%" + WALK,
+            )
+            restart = [w["source"] for w in walks if vanished & set(w["ref"].split(":", 1))]
+        deleted = await settle_transactions(conn, self.name, gone, final, restart)
+        if gone:
+            stats.reorgs += 1
+            stats.rewound_flows += deleted
+            log.warning(
+                "%s: %d unfinalised transaction(s) rolled back (%d flows deleted), e.g. %s",
+                self.name,
+                len(gone),
+                deleted,
+                gone[0],
+            )
+
     async def _signatures(self, address: str, before: str | None, until: str | None) -> list[dict[str, Any]]:
-        options: dict[str, Any] = {"limit": PAGE, "commitment": self.commitment}
+        options: dict[str, Any] = {"limit": self.page, "commitment": self.commitment}
         if before:
             options["before"] = before
         if until:
@@ -225,12 +304,19 @@ class SolanaIngestor:
                 raise RpcError("", "getSignaturesForAddress", None, f"malformed entry for {address}: {entry!r:.200}")
         return page
 
-    async def _flows(self, page: list[dict[str, Any]], stats: SyncStats) -> FlowColumns:
-        """Fetch and decode the successful, not-yet-seen transactions of one page."""
-        wanted = [s["signature"] for s in page if s.get("err") is None and s["signature"] not in self.recent]
+    async def _flows(
+        self, page: list[dict[str, Any]], stats: SyncStats, final: int
+    ) -> tuple[FlowColumns, list[str], list[tuple[str, int]]]:
+        """Fetch and decode the successful, not-yet-seen transactions of one page.
+
+        Returns the flows, the signatures fetched, and (signature, slot) of those above
+        the finalized slot, to be re-checked on later runs.
+        """
+        chosen = [s for s in page if s.get("err") is None and s["signature"] not in self.recent]
+        wanted = [s["signature"] for s in chosen]
         flows = FlowColumns(self.name)
         if not wanted:
-            return flows
+            return flows, wanted, []
         size = self.config.transactions_per_request
         chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
         # Several batches in flight: the client spreads them over endpoints within limits.
@@ -239,8 +325,8 @@ class SolanaIngestor:
         # The requested signatures let the decoder check each answer is the one asked for.
         solana_decode.decode_transactions(txs, self.mints, flows, signatures=wanted)
         stats.transactions += len(txs)
-        self.recent.update(wanted)
-        return flows
+        unfinalised = [(tx_sig, tx["slot"]) for tx_sig, tx in zip(wanted, txs, strict=True) if tx["slot"] > final]
+        return flows, wanted, unfinalised
 
     async def _transactions(self, signatures: list[str]) -> list[dict[str, Any]]:
         """getTransaction for each signature; nulls are retried, never skipped."""
@@ -283,3 +369,15 @@ def _token_accounts(answer: Any, owner: str) -> list[tuple[str, str]]:
                 "", "getTokenAccountsByOwner", None, f"malformed token account of {owner}: {item!r:.200}"
             ) from None
     return out
+
+
+def _statuses(answer: Any, expected: int) -> list[dict[str, Any] | None]:
+    """The ``value`` list of a getSignatureStatuses answer, checked for shape."""
+    values = answer.get("value") if isinstance(answer, dict) else None
+    if (
+        not isinstance(values, list)
+        or len(values) != expected
+        or any(v is not None and not isinstance(v, dict) for v in values)
+    ):
+        raise RpcError("", "getSignatureStatuses", None, f"unexpected answer: {answer!r:.200}")
+    return values

@@ -835,6 +835,23 @@ class SolanaLedger:
                 bisect.insort(listing, position)
         return Sent(signature, self._slot, self._time, err, json.loads(json.dumps(record)))
 
+    def forget(self, signature: str) -> None:
+        """Drop an unfinalised transaction from the recorded history, as when the fork it
+        landed on is abandoned: the RPC server no longer lists, returns or confirms it.
+        (Account state in the SVM is not rolled back: this models what RPC shows.)"""
+        with self.lock:
+            entry = self._entries.get(signature)
+            if entry is None:
+                raise LedgerError(f"unknown signature {signature}")
+            if entry.slot <= self.finalized_slot:
+                raise LedgerError(f"{signature} is finalized (slot {entry.slot}): it cannot be rolled back")
+            del self._entries[signature]
+            position = (entry.slot, entry.sig_bytes, signature)
+            for listing in self._by_address.values():
+                at = bisect.bisect_left(listing, position)
+                if at < len(listing) and listing[at] == position:
+                    del listing[at]
+
     @staticmethod
     def _error_json(err: Any) -> Any:
         """A TransactionError exactly as mainnet JSON spells it."""

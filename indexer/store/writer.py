@@ -82,6 +82,12 @@ on conflict (chain, number) do update
     set hash = excluded.hash, parent_hash = excluded.parent_hash, block_time = excluded.block_time
 """
 
+_UPSERT_UNFINALISED = """
+insert into core.unfinalised_transactions (chain, signature, slot)
+select $1, s, n from unnest($2::text[], $3::bigint[]) as u(s, n)
+on conflict (chain, signature) do update set slot = excluded.slot
+"""
+
 _ADVANCE_CURSOR = """
 insert into core.cursors as c (chain, source, block, ref, updated_at)
 values ($1, $2, $3, $4, now())
@@ -119,13 +125,16 @@ async def write_batch(
     blocks: Sequence[BlockRow] = (),
     forget_blocks_below: int | None = None,
     *,
+    unfinalised: Sequence[tuple[str, int]] = (),
     _step: Callable[[str], None] | None = None,
 ) -> WriteResult:
     """Commit flows, unfinalised block hashes and cursors in one transaction.
 
     ``forget_blocks_below``: block rows of this chain under this number are final and no
-    longer needed for reorg detection. Raises :class:`CursorConflict` (and writes nothing)
-    if a cursor would move backwards: another writer advanced it meanwhile.
+    longer needed for reorg detection. ``unfinalised``: (signature, slot) of Solana
+    transactions in this batch that are not finalized yet, re-checked on later runs.
+    Raises :class:`CursorConflict` (and writes nothing) if a cursor would move backwards:
+    another writer advanced it meanwhile.
     ``_step`` is called after each step with its name; tests use it to crash there.
     """
     step = _step or (lambda _name: None)
@@ -157,6 +166,9 @@ async def write_batch(
                 flows.chain,
                 forget_blocks_below,
             )
+        if unfinalised:
+            signatures, slots = zip(*unfinalised, strict=True)
+            await conn.execute(_UPSERT_UNFINALISED, flows.chain, signatures, slots)
         step("blocks")
         for cp in checkpoints:
             moved = await conn.fetchval(_ADVANCE_CURSOR, cp.chain, cp.source, cp.block, cp.ref)
@@ -201,6 +213,39 @@ async def rewind(conn: asyncpg.Connection, chain: str, fork_block: int) -> int:
     return int(deleted)
 
 
+async def settle_transactions(
+    conn: asyncpg.Connection,
+    chain: str,
+    gone: Sequence[str],
+    final: Sequence[str],
+    walks_to_restart: Sequence[str] = (),
+) -> int:
+    """Settle re-checked unfinalised Solana transactions; return flows deleted.
+
+    ``gone``: transactions the chain no longer has where they were (a dropped fork): their
+    flows go and their days become dirty. ``final``: finalized, no longer watched.
+    ``walks_to_restart``: sources of interrupted walks whose position named a gone
+    transaction (paging from an unknown signature returns nothing): they start over. One
+    transaction, so a crash leaves either the old state or the new one.
+    """
+    async with conn.transaction():
+        deleted = 0
+        if gone:
+            deleted = int(await conn.fetchval(_DELETE_TRANSACTIONS, chain, list(gone)))
+        await conn.execute(
+            "delete from core.unfinalised_transactions where chain = $1 and signature = any($2::text[])",
+            chain,
+            [*gone, *final],
+        )
+        if walks_to_restart:
+            await conn.execute(
+                "update core.cursors set ref = null, updated_at = now() where chain = $1 and source = any($2::text[])",
+                chain,
+                list(walks_to_restart),
+            )
+    return deleted
+
+
 async def replace_range(
     conn: asyncpg.Connection,
     flows: FlowColumns,
@@ -233,6 +278,22 @@ with gone as (
     delete from core.flows
     where chain = $1 and block between $2 and $3 and block_time between $4 and $5
     returning block_time
+), days as (
+    insert into core.dirty_days (chain, day)
+    select distinct $1, (block_time at time zone 'UTC')::date from gone
+    on conflict (chain, day) do nothing
+)
+select count(*) from gone
+"""
+
+
+_DELETE_TRANSACTIONS = """
+with gone as (
+    delete from core.flows f
+    using core.unfinalised_transactions u
+    where u.chain = $1 and u.signature = any($2::text[])
+      and f.chain = $1 and f.tx = u.signature and f.block = u.slot
+    returning f.block_time
 ), days as (
     insert into core.dirty_days (chain, day)
     select distinct $1, (block_time at time zone 'UTC')::date from gone
