@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import struct
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -142,6 +143,15 @@ def _limit(value: Any) -> int:
     return value
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-request (killed, timed out) is not the server's
+        # error: no traceback for it. Anything else is still reported.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class SolanaRpcServer:
     """A loopback JSON-RPC server for one ledger; a context manager returning its URL."""
 
@@ -188,7 +198,7 @@ class SolanaRpcServer:
     def start(self) -> str:
         """Serve in a background thread; return the URL."""
         handler = _handler_for(self)
-        self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
+        self._httpd = _QuietServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="solana-rpc", daemon=True

@@ -1,0 +1,112 @@
+"""kill -9 of a Solana `depin-indexer backfill` at random points, then a rerun: identical tables."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from indexer.demo.solana_rpc import SolanaRpcServer
+from tests.solana.scenario import World
+from tests.store.helpers import fingerprint
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+PROGRESS = "select count(*)::text || coalesce(max(updated_at)::text, '') from core.cursors where chain = 'solana'"
+
+
+def _config(tmp: Path, url: str, world: World) -> Path:
+    tokens = "".join(
+        f'\n[[tokens]]\nchain = "solana"\naddress = "{m.address}"\nsymbol = "{name}"\ndecimals = {m.decimals}\n'
+        for name, m in (("IO", world.io), ("RENDER", world.render), ("USDC", world.usdc), ("IO22", world.io22))
+    )
+    labels = "".join(
+        f'\n[[labels]]\nnetwork = "{network}"\nchain = "solana"\naddress = "{address}"\nrole = "{role}"\n'
+        for network, address, role in (
+            ("io.net", world.payments.pubkey(), "revenue"),
+            ("io.net", world.distributor.pubkey(), "rewards"),
+            ("render", world.render.address, "burn_revenue"),
+            ("render", world.render.address, "mint_rewards"),
+            ("render", world.emissions.pubkey(), "rewards"),
+        )
+    )
+    path = tmp / "depin.toml"
+    # Pages of 4 signatures and requests of 2 transactions: many commits to land kills between.
+    path.write_text(
+        f"""
+[chains.solana]
+kind = "solana"
+rpc = ["{url}"]
+signatures_per_request = 4
+transactions_per_request = 2
+{tokens}{labels}"""
+    )
+    return path
+
+
+def _backfill(config: Path, db_url: str, tmp: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DEPIN_DATABASE_URL": db_url, "DEPIN_DATA_DIR": str(tmp)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "indexer.cli", "--config", str(config), "backfill"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+async def test_kill_9_during_solana_backfill_then_rerun_equals_clean_run(
+    world: World, server: SolanaRpcServer, db_url: str, pg_server: str, tmp_path: Path
+) -> None:
+    config = _config(tmp_path, server.url, world)
+    rng = random.Random(int(os.environ.get("CRASH_SEED", "7")))
+    conn = await asyncpg.connect(db_url)
+    kills = 0
+    try:
+        for _ in range(20):
+            before = await conn.fetchval(PROGRESS)
+            proc = _backfill(config, db_url, tmp_path)
+            # Wait for its first commit (start-up time varies), then kill at a random moment.
+            # Polling on purpose: the event waited for is another process's commit.
+            while proc.poll() is None and await conn.fetchval(PROGRESS) == before:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(rng.uniform(0.0, 0.05))
+            if proc.poll() is not None:
+                assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
+                break
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        proc = _backfill(config, db_url, tmp_path)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+        crashed = await fingerprint(conn)
+        count = await conn.fetchval("select count(*) from core.flows")
+    finally:
+        await conn.close()
+    print(f"kills landed: {kills}")
+    assert kills >= 8, f"only {kills} kills landed"
+
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute("drop database if exists solana_clean with (force)")
+    await admin.execute("create database solana_clean")
+    await admin.close()
+    clean_url = db_url.replace(db_url.split("?")[0].rsplit("/", 1)[1], "solana_clean")
+    proc = _backfill(config, clean_url, tmp_path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    clean = await asyncpg.connect(clean_url)
+    try:
+        assert await clean.fetchval("select count(*) from core.flows") == count > 100
+        expected = await fingerprint(clean)
+        assert expected["flows"] == crashed["flows"]
+        assert expected["cursors"] == crashed["cursors"]
+    finally:
+        await clean.close()
