@@ -75,7 +75,9 @@ def _wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float]
     """(requests/s, p50 ms, p99 ms) measured by wrk."""
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
@@ -146,7 +148,11 @@ def main(seconds: int, nodes: int, months: int, connections: int, workers: int) 
         port = _free_port()
         env = {**os.environ, "DEPIN_DATABASE_URL": db_url}
         env.pop("DEPIN_CONFIG", None)
-        api = subprocess.Popen([sys.executable, "-m", "indexer.cli", "api", "--port", str(port), "--workers", str(workers)], env=env, cwd="/tmp")
+        api = subprocess.Popen(
+            [sys.executable, "-m", "indexer.cli", "api", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            cwd="/tmp",
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
@@ -161,15 +167,20 @@ def main(seconds: int, nodes: int, months: int, connections: int, workers: int) 
                 ("/v1/revenue/monthly", "/v1/revenue/monthly?network=net"),
                 ("/v1/nodes", f"/v1/nodes?network=net&month={month}&limit=50"),
             ]
-            print(f"{connections} concurrent clients, {workers} API worker(s), {seconds} s each, load from "
-                  f"{'wrk' if shutil.which('wrk') else 'httpx'}:")
+            print(
+                f"{connections} concurrent clients, {workers} API worker(s), {seconds} s each, load from "
+                f"{'wrk' if shutil.which('wrk') else 'httpx'}:"
+            )
             baseline = None
             for label, path in targets:
                 load(base + path, 1, connections)  # warm
                 rate, p50, p99 = load(base + path, seconds, connections)
                 baseline = baseline or rate
-                print(f"  {label:<22} {rate:>8,.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
-                      f"({rate / baseline:.2f}x of /healthz)", flush=True)
+                print(
+                    f"  {label:<22} {rate:>8,.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
+                    f"({rate / baseline:.2f}x of /healthz)",
+                    flush=True,
+                )
             rows, took = asyncio.run(export_speed(base))
             print(f"  export NDJSON           {rows:,} rows in {took:.1f} s = {rows / took:,.0f} rows/s")
             print(f"  API peak RSS            {_peak_rss_mb(api.pid):.0f} MB (largest process)")
@@ -182,7 +193,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=1, help="API worker processes (default 1: on 2 cores beside Postgres and wrk, 2 workers lengthen the tail)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API worker processes (default 1: on 2 cores beside Postgres and wrk, 2 workers lengthen the tail)",
+    )
     args = parser.parse_args()
     if args.quick:
         main(3, 8_000, 25, args.connections, args.workers)

@@ -45,8 +45,11 @@ async def ours(url: str, db_url: str, blocks: int, range_size: int) -> tuple[int
         now = time.perf_counter()
         if now - last[0] > 10:
             last[0] = now
-            print(f"  ... block {done:,}/{target:,}, {flows:,} events, {flows / (now - started):,.0f}/s, "
-                  f"RSS {peak_rss_mb():.0f} MB", flush=True)
+            print(
+                f"  ... block {done:,}/{target:,}, {flows:,} events, {flows / (now - started):,.0f}/s, "
+                f"RSS {peak_rss_mb():.0f} MB",
+                flush=True,
+            )
 
     stats = await ingestor.sync(conn, to_block=blocks, progress=progress)
     seconds = time.perf_counter() - started
@@ -61,16 +64,27 @@ async def baseline(url: str, db_url: str, blocks: int, range_size: int) -> tuple
     """How a typical web3.py indexer does it (ethereum-etl style, one object per event)."""
     from web3 import AsyncHTTPProvider, AsyncWeb3
 
-    abi = [{"anonymous": False, "name": "Transfer", "type": "event", "inputs": [
-        {"indexed": True, "name": "from", "type": "address"},
-        {"indexed": True, "name": "to", "type": "address"},
-        {"indexed": False, "name": "value", "type": "uint256"}]}]
+    abi = [
+        {
+            "anonymous": False,
+            "name": "Transfer",
+            "type": "event",
+            "inputs": [
+                {"indexed": True, "name": "from", "type": "address"},
+                {"indexed": True, "name": "to", "type": "address"},
+                {"indexed": False, "name": "value", "type": "uint256"},
+            ],
+        }
+    ]
     w3 = AsyncWeb3(AsyncHTTPProvider(url))
     contract = w3.eth.contract(address=w3.to_checksum_address(replay_evm.TOKEN), abi=abi)
     conn = await asyncpg.connect(db_url)
     await migrate(conn)
-    await conn.execute("select core.ensure_flow_partitions($1, $2)",
-                       datetime.fromtimestamp(replay_evm.T0, UTC), datetime.fromtimestamp(replay_evm.T0 + 2 * blocks, UTC))
+    await conn.execute(
+        "select core.ensure_flow_partitions($1, $2)",
+        datetime.fromtimestamp(replay_evm.T0, UTC),
+        datetime.fromtimestamp(replay_evm.T0 + 2 * blocks, UTC),
+    )
     count = 0
     started = time.perf_counter()
     for lo in range(1, blocks + 1, range_size):
@@ -83,14 +97,28 @@ async def baseline(url: str, db_url: str, blocks: int, range_size: int) -> tuple
             n = event["blockNumber"]
             if n not in times:
                 times[n] = (await w3.eth.get_block(n))["timestamp"]
-            rows.append(("polygon", n, datetime.fromtimestamp(times[n], UTC), event["transactionHash"].to_0x_hex(),
-                         event["logIndex"], replay_evm.TOKEN, event["args"]["from"].lower(),
-                         event["args"]["to"].lower(), Decimal(event["args"]["value"])))
+            rows.append(
+                (
+                    "polygon",
+                    n,
+                    datetime.fromtimestamp(times[n], UTC),
+                    event["transactionHash"].to_0x_hex(),
+                    event["logIndex"],
+                    replay_evm.TOKEN,
+                    event["args"]["from"].lower(),
+                    event["args"]["to"].lower(),
+                    Decimal(event["args"]["value"]),
+                )
+            )
         async with conn.transaction():
             await conn.executemany(
-                "insert into core.flows values ($1,$2,$3,$4,$5,$6,$7,$8,$9) on conflict do nothing", rows)
-            await conn.execute("insert into core.cursors (chain, block) values ('polygon', $1) "
-                               "on conflict (chain, source) do update set block = excluded.block", hi)
+                "insert into core.flows values ($1,$2,$3,$4,$5,$6,$7,$8,$9) on conflict do nothing", rows
+            )
+            await conn.execute(
+                "insert into core.cursors (chain, block) values ('polygon', $1) "
+                "on conflict (chain, source) do update set block = excluded.block",
+                hi,
+            )
         count += len(rows)
     seconds = time.perf_counter() - started
     await conn.close()
@@ -107,8 +135,10 @@ async def main(events: int, per_block: int, baseline_events: int, range_size: in
             print(f"web3.py pipeline  : {n_base:>10,} events in {t_base:7.2f} s = {n_base / t_base:>9,.0f} events/s")
             db_ours = await fresh_database(pg, "bench_evm_ours")
             n, t = await ours(url, db_ours, blocks, range_size)
-            print(f"depin-indexer     : {n:>10,} events in {t:7.2f} s = {n / t:>9,.0f} events/s "
-                  f"({per_block} per block, ranges of {range_size} blocks)")
+            print(
+                f"depin-indexer     : {n:>10,} events in {t:7.2f} s = {n / t:>9,.0f} events/s "
+                f"({per_block} per block, ranges of {range_size} blocks)"
+            )
             print(f"ratio             : {(n / t) / (n_base / t_base):.1f}x")
             print(f"peak RSS          : {peak_rss_mb():.0f} MB (this process, after {n:,} events)")
     finally:

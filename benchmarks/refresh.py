@@ -69,12 +69,18 @@ async def build(url: str, days: int, payments: int, payouts: int) -> None:
     await migrate(conn)
     await sync_reference(conn, parse_config(CONFIG))
     start = END - timedelta(days=days - 1)
-    await conn.execute("select core.ensure_flow_partitions($1, $2)",
-                       datetime(start.year, start.month, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
+    await conn.execute(
+        "select core.ensure_flow_partitions($1, $2)",
+        datetime(start.year, start.month, 1, tzinfo=UTC),
+        datetime(2026, 12, 1, tzinfo=UTC),
+    )
     await conn.execute(GENERATE, start, days, payments, payouts, TOKEN, REVENUE, REWARDS)
     await conn.execute(
         "insert into core.prices (day, symbol, usd) select d::date, 'TOK', 1.25 "
-        "from generate_series($1::date, $2::date + 1, interval '1 day') d", start, END)
+        "from generate_series($1::date, $2::date + 1, interval '1 day') d",
+        start,
+        END,
+    )
     await conn.execute("analyze")
     await conn.close()
 
@@ -143,8 +149,11 @@ async def main(years: int, per_day: int) -> None:
             flows = await conn.fetchval("select count(*) from core.flows")
             node_months = await conn.fetchval("select count(*) from rollup.node_earnings_monthly")
             await conn.close()
-            print(f"{label:>10}: {flows:>11,} flows generated in {built:6.1f} s; full recompute {full:7.2f} s "
-                  f"({node_months:,} node-months)", flush=True)
+            print(
+                f"{label:>10}: {flows:>11,} flows generated in {built:6.1f} s; full recompute {full:7.2f} s "
+                f"({node_months:,} node-months)",
+                flush=True,
+            )
         new_short = await add_day(short_url, payments, payouts)
         new_long = await add_day(long_url, payments, payouts)
         short = [await timed_refresh(short_url)]
@@ -153,8 +162,9 @@ async def main(years: int, per_day: int) -> None:
         for _ in range(2):
             for url, samples in ((short_url, short), (long_url, long)):
                 conn = await asyncpg.connect(url)
-                await conn.execute("insert into core.dirty_days values ('chain', $1) on conflict do nothing",
-                                   END + timedelta(days=1))
+                await conn.execute(
+                    "insert into core.dirty_days values ('chain', $1) on conflict do nothing", END + timedelta(days=1)
+                )
                 await conn.close()
                 samples.append(await timed_refresh(url))
         s, lg = statistics.median(short), statistics.median(long)

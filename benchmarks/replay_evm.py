@@ -51,6 +51,10 @@ def logs(lo: int, hi: int, per_block: int) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without this, Nagle's algorithm holds the body
+    # until the client's delayed ACK, 40 ms per answer, which would cap one-call-at-a-time
+    # clients (the baselines) at 25 requests/s.
+    disable_nagle_algorithm = True
     blocks = 0
     per_block = 0
 

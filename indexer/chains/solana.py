@@ -60,9 +60,10 @@ class TransactionsUnavailable(DepinError):
 
 class _RecentSignatures:
     """Signatures fetched lately, bounded: a transaction listed under two addresses is
-    fetched once, and memory stays flat over millions of transactions."""
+    usually fetched once (a repeat is harmless: the writer skips stored rows), and memory
+    stays flat over millions of transactions (100,000 signatures: about 25 MB)."""
 
-    def __init__(self, size: int = 200_000) -> None:
+    def __init__(self, size: int = 100_000) -> None:
         self.size = size
         self._seen: OrderedDict[str, None] = OrderedDict()
 
@@ -195,7 +196,7 @@ class SolanaIngestor:
         final = stats.final_head if stats.final_head is not None else -1
         before_slot: int | None = None  # unknown for a resumed walk
         while not should_stop():
-            listed = await self._signatures(address, before, until)
+            listed = await self.list_signatures(address, before, until)
             last_page = len(listed) < self.page
             unsure = before is not None and (before_slot is None or before_slot > final)
             if last_page and unsure and self.commitment != "finalized" and await self._vanished(before):
@@ -284,7 +285,9 @@ class SolanaIngestor:
                 gone[0],
             )
 
-    async def _signatures(self, address: str, before: str | None, until: str | None) -> list[dict[str, Any]]:
+    async def list_signatures(self, address: str, before: str | None, until: str | None) -> list[dict[str, Any]]:
+        """One page of ``address``'s signatures, newest first, older than ``before`` and
+        newer than ``until``; entries checked for shape."""
         options: dict[str, Any] = {"limit": self.page, "commitment": self.commitment}
         if before:
             options["before"] = before
@@ -320,7 +323,7 @@ class SolanaIngestor:
         size = self.config.transactions_per_request
         chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
         # Several batches in flight: the client spreads them over endpoints within limits.
-        results = await asyncio.gather(*(self._transactions(chunk) for chunk in chunks))
+        results = await asyncio.gather(*(self.fetch_transactions(chunk) for chunk in chunks))
         txs = [tx for chunk in results for tx in chunk]
         # The requested signatures let the decoder check each answer is the one asked for.
         solana_decode.decode_transactions(txs, self.mints, flows, signatures=wanted)
@@ -328,7 +331,7 @@ class SolanaIngestor:
         unfinalised = [(tx_sig, tx["slot"]) for tx_sig, tx in zip(wanted, txs, strict=True) if tx["slot"] > final]
         return flows, wanted, unfinalised
 
-    async def _transactions(self, signatures: list[str]) -> list[dict[str, Any]]:
+    async def fetch_transactions(self, signatures: list[str]) -> list[dict[str, Any]]:
         """getTransaction for each signature; nulls are retried, never skipped."""
         options = {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": self.commitment}
         found: dict[str, dict[str, Any]] = {}

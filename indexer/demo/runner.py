@@ -155,8 +155,8 @@ async def build(stack: ExitStack, data_dir: Path | None = None, progress: Any = 
     polygon = stack.enter_context(AnvilNode(137, timestamp=int(_ts(START)) - 2 * DAY))
     aioz = stack.enter_context(AnvilNode(168, timestamp=int(_ts(START)) - 2 * DAY))
     admin = await asyncpg.connect(admin_url)
-    await admin.execute(f"drop database if exists {DATABASE} with (force)")
-    await admin.execute(f"create database {DATABASE}")
+    await admin.execute(f"drop database if exists {DATABASE} with (force)")  # sql-ok: a constant name
+    await admin.execute(f"create database {DATABASE}")  # sql-ok: a constant name
     await admin.close()
     head, _, query = admin_url.partition("?")
     url = f"{head.rsplit('/', 1)[0]}/{DATABASE}" + (f"?{query}" if query else "")

@@ -268,6 +268,32 @@ async def replace_range(
     return int(deleted), result.flows_inserted
 
 
+async def replace_transactions(conn: asyncpg.Connection, flows: FlowColumns, txs: Sequence[str]) -> tuple[int, int]:
+    """Replace every flow of the transactions ``txs`` of ``flows.chain`` by ``flows``.
+
+    A repair of a chain without block ranges (Solana): old rows go, the given ones come
+    in, in one transaction; days on both sides become dirty; cursors are not touched.
+    Returns (deleted, inserted).
+    """
+    await ensure_partitions(conn, flows.block_time)
+    async with conn.transaction():
+        deleted = int(await conn.fetchval(_DELETE_BY_TX, flows.chain, list(txs)))
+        result = await write_batch(conn, flows, [])
+    return deleted, result.flows_inserted
+
+
+_DELETE_BY_TX = """
+with gone as (
+    delete from core.flows where chain = $1 and tx = any($2::text[])
+    returning block_time
+), days as (
+    insert into core.dirty_days (chain, day)
+    select distinct $1, (block_time at time zone 'UTC')::date from gone
+    on conflict (chain, day) do nothing
+)
+select count(*) from gone
+"""
+
 _MAX_BLOCK = 2**63 - 1
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 

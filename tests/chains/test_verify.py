@@ -22,7 +22,11 @@ def _cli(config: Path, db_url: str, tmp: Path, *args: str) -> subprocess.Complet
     env = {**os.environ, "DEPIN_DATABASE_URL": db_url, "DEPIN_DATA_DIR": str(tmp)}
     return subprocess.run(
         [sys.executable, "-m", "indexer.cli", "--config", str(config), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

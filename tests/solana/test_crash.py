@@ -14,41 +14,13 @@ import asyncpg
 import pytest
 
 from indexer.demo.solana_rpc import SolanaRpcServer
+from tests.solana.cli_config import world_config
 from tests.solana.scenario import World
 from tests.store.helpers import fingerprint
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 PROGRESS = "select count(*)::text || coalesce(max(updated_at)::text, '') from core.cursors where chain = 'solana'"
-
-
-def _config(tmp: Path, url: str, world: World) -> Path:
-    tokens = "".join(
-        f'\n[[tokens]]\nchain = "solana"\naddress = "{m.address}"\nsymbol = "{name}"\ndecimals = {m.decimals}\n'
-        for name, m in (("IO", world.io), ("RENDER", world.render), ("USDC", world.usdc), ("IO22", world.io22))
-    )
-    labels = "".join(
-        f'\n[[labels]]\nnetwork = "{network}"\nchain = "solana"\naddress = "{address}"\nrole = "{role}"\n'
-        for network, address, role in (
-            ("io.net", world.payments.pubkey(), "revenue"),
-            ("io.net", world.distributor.pubkey(), "rewards"),
-            ("render", world.render.address, "burn_revenue"),
-            ("render", world.render.address, "mint_rewards"),
-            ("render", world.emissions.pubkey(), "rewards"),
-        )
-    )
-    path = tmp / "depin.toml"
-    # Pages of 4 signatures and requests of 2 transactions: many commits to land kills between.
-    path.write_text(
-        f"""
-[chains.solana]
-kind = "solana"
-rpc = ["{url}"]
-signatures_per_request = 4
-transactions_per_request = 2
-{tokens}{labels}"""
-    )
-    return path
 
 
 def _backfill(config: Path, db_url: str, tmp: Path) -> subprocess.Popen[bytes]:
@@ -65,7 +37,8 @@ def _backfill(config: Path, db_url: str, tmp: Path) -> subprocess.Popen[bytes]:
 async def test_kill_9_during_solana_backfill_then_rerun_equals_clean_run(
     world: World, server: SolanaRpcServer, db_url: str, pg_server: str, tmp_path: Path
 ) -> None:
-    config = _config(tmp_path, server.url, world)
+    # Pages of 4 signatures and requests of 2 transactions: many commits to land kills between.
+    config = world_config(tmp_path, server.url, world, pages=4, batch=2)
     rng = random.Random(int(os.environ.get("CRASH_SEED", "7")))
     conn = await asyncpg.connect(db_url)
     kills = 0

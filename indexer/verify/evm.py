@@ -1,4 +1,4 @@
-"""Reconcile the database with the chain: what ``depin-indexer verify`` checks and repairs.
+"""EVM reconciliation: balances between two blocks against the indexed flows.
 
 EVM: for every labelled address and token, the on-chain balance change between two
 blocks (``balanceOf`` at each block through ``eth_call``) must equal the sum of indexed

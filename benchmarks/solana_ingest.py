@@ -1,0 +1,171 @@
+"""End-to-end Solana ingest: JSON-RPC responses in, committed rows out; tx/s and memory.
+
+Ours: ``SolanaIngestor.sync`` (signature pages of 1,000, batched ``getTransaction``, the
+stdlib decoder with its balance check, the atomic writer, one commit per page) against
+the replay server (benchmarks/replay_solana.py: one payment wallet whose history holds
+``--transactions`` real token transactions, served at memory speed). Resident memory is
+sampled during the run: it must stay flat as history grows.
+
+Baseline, same run, same server: the way solana-py users write it — ``AsyncClient``
+typed calls, one ``get_transaction`` per signature, solders' typed objects, the same
+flows extracted and written with the same writer — over a smaller sample.
+
+Also the decoder alone on the same transactions (``json.loads`` + decode), for context.
+
+    python benchmarks/solana_ingest.py             # 1,000,000 transactions
+    python benchmarks/solana_ingest.py --quick     # 100,000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import replay_solana
+from benchmarks._common import benchmark_server, fresh_database, peak_rss_mb
+from benchmarks.solana_decode import generate, record_templates, solders_per_tx
+from indexer.chains.rpc import RpcClient
+from indexer.chains.solana import SolanaIngestor
+from indexer.decode.columns import FlowColumns
+from indexer.decode.solana import decode_transactions
+from indexer.store.migrate import migrate
+from indexer.store.writer import write_batch
+from schemas.config import LabelConfig, SolanaChain
+
+POOL = 2_000  # distinct transactions the server varies (signature, slot, time) from
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def ours(
+    url: str, db_url: str, mints: set[str], served: object
+) -> tuple[int, int, float, list[tuple[int, float]]]:
+    """(transactions, flows, seconds, [(transactions served, RSS MB)]) of one full sync."""
+    conn = await asyncpg.connect(db_url)
+    await migrate(conn)
+    config = SolanaChain(kind="solana", rpc=[url])
+    client = RpcClient("solana", [url], max_concurrency=config.max_concurrency)
+    labels = [LabelConfig(network="io.net", chain="solana", address=replay_solana.WALLET, role="revenue")]
+    ingestor = SolanaIngestor("solana", config, sorted(mints), labels, client)
+    samples: list[tuple[int, float]] = []
+
+    async def sample() -> None:
+        while True:
+            samples.append((served.value, rss_mb()))  # type: ignore[attr-defined]
+            await asyncio.sleep(0.5)
+
+    sampler = asyncio.create_task(sample())
+    started = time.perf_counter()
+    stats = await ingestor.sync(conn)
+    seconds = time.perf_counter() - started
+    sampler.cancel()
+    samples.append((served.value, rss_mb()))  # type: ignore[attr-defined]
+    await client.close()
+    await conn.close()
+    return stats.transactions, stats.flows, seconds, samples
+
+
+async def baseline(url: str, db_url: str, mints: set[str], limit: int) -> tuple[int, float]:
+    """solana-py AsyncClient, typed, one getTransaction per signature; the same writer."""
+    from solana.rpc.async_api import AsyncClient
+    from solders.pubkey import Pubkey
+    from solders.signature import Signature
+
+    conn = await asyncpg.connect(db_url)
+    await migrate(conn)
+    client = AsyncClient(url)
+    done = 0
+    before = None
+    started = time.perf_counter()
+    while done < limit:
+        page = (
+            await client.get_signatures_for_address(Pubkey.from_string(replay_solana.WALLET), before=before, limit=1000)
+        ).value
+        if not page:
+            break
+        texts = []
+        for entry in page[: limit - done]:
+            if entry.err is not None:
+                continue
+            answer = await client.get_transaction(entry.signature, encoding="json", max_supported_transaction_version=0)
+            texts.append(answer.value.to_json().encode())  # type: ignore[union-attr]
+        flows = solders_per_tx(texts, mints)
+        await write_batch(conn, flows, [])
+        done += min(len(page), limit - done)
+        before = Signature.from_string(str(page[-1].signature))
+    seconds = time.perf_counter() - started
+    await client.close()
+    await conn.close()
+    return done, seconds
+
+
+def decode_only(texts: list[bytes], mints: set[str], n: int) -> tuple[float, float]:
+    """(json.loads tx/s, decoder tx/s) over ``n`` transactions, in pages of 1,000."""
+    loads = decode = 0.0
+    done = 0
+    while done < n:
+        flows = FlowColumns("solana")
+        started = time.perf_counter()
+        batch = [json.loads(t) for t in texts[:1000]]
+        parsed = time.perf_counter()
+        decode_transactions(batch, mints, flows)
+        loads += parsed - started
+        decode += time.perf_counter() - parsed
+        done += len(batch)
+    return done / loads, done / decode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="100,000 transactions instead of 1,000,000")
+    parser.add_argument("-n", "--transactions", type=int)
+    parser.add_argument("--baseline", type=int, default=3_000, help="transactions for the solana-py baseline")
+    args = parser.parse_args()
+    n = args.transactions or (100_000 if args.quick else 1_000_000)
+
+    templates, mints = record_templates()
+    texts = list(generate(POOL, templates, mints))
+    print(f"pool: {POOL:,} distinct transactions from {len(templates)} LiteSVM templates; history: {n:,}")
+    loads, decode = decode_only(texts, mints, 50_000)
+    print(
+        f"decoder alone: {decode:,.0f} tx/s (json.loads before it: {loads:,.0f} tx/s; both: "
+        f"{1 / (1 / loads + 1 / decode):,.0f} tx/s)"
+    )
+    url, server, served = replay_solana.start(texts, n)
+    try:
+        with benchmark_server() as pg:
+            db = asyncio.run(fresh_database(pg, "bench_solana_ours"))
+            txs, flows, seconds, samples = asyncio.run(ours(url, db, mints, served))
+            rate = txs / seconds
+            print(f"ours:     {txs:,} transactions ({flows:,} flows) in {seconds:.1f} s = {rate:,.0f} tx/s")
+            points = []
+            for share in (0.1, 0.25, 0.5, 0.75):
+                at = next((x for x in samples if x[0] >= txs * share), samples[-1])
+                points.append(f"{at[1]:.0f} MB at {at[0]:,}")
+            points.append(f"{samples[-1][1]:.0f} MB at {samples[-1][0]:,}")
+            print(f"          RSS: {', '.join(points)} transactions; peak {peak_rss_mb():.0f} MB")
+            db2 = asyncio.run(fresh_database(pg, "bench_solana_base"))
+            base_n, base_s = asyncio.run(baseline(url, db2, mints, args.baseline))
+            base_rate = base_n / base_s
+            print(f"solana-py: {base_n:,} signatures in {base_s:.1f} s = {base_rate:,.0f} tx/s")
+            print(f"ratio:    {rate / base_rate:.1f}x")
+    finally:
+        server.terminate()
+
+
+if __name__ == "__main__":
+    main()
