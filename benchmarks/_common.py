@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 import shutil
+import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -57,3 +59,23 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+def serve_in_process(serve: Callable[..., None], *args: object, probe: str) -> tuple[str, multiprocessing.Process]:
+    """Run ``serve(port, *args)`` in its own process (its CPU is not ours) on a free
+    loopback port; wait until it answers the JSON-RPC method ``probe``; return (url, process)."""
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = multiprocessing.Process(target=serve, args=(port, *args), daemon=True)
+    proc.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": probe})
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return url, proc

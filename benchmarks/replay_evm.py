@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TOKEN = "0x61299774020da444af134c82fa83e3810b309991"
@@ -98,19 +97,6 @@ def _serve(port: int, blocks: int, per_block: int) -> None:
 
 def start(blocks: int, per_block: int) -> tuple[str, multiprocessing.Process]:
     """Run the server in its own process (its CPU is not ours); returns (url, process)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = multiprocessing.Process(target=_serve, args=(port, blocks, per_block), daemon=True)
-    proc.start()
-    import time
+    from benchmarks._common import serve_in_process
 
-    import httpx
-
-    for _ in range(200):
-        try:
-            httpx.post(f"http://127.0.0.1:{port}", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", proc
+    return serve_in_process(_serve, blocks, per_block, probe="eth_chainId")

@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import socket
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import httpx
 
 from indexer.decode.solana import b58decode, b58encode
 
@@ -159,16 +155,8 @@ def _serve(port: int, pool: Pool, count: int, served: Any) -> None:
 
 def start(texts: list[bytes], count: int) -> tuple[str, multiprocessing.Process, Any]:
     """Run the server in its own process (its CPU is not ours); returns (url, process, served)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    from benchmarks._common import serve_in_process
+
     served = multiprocessing.Value("q", 0)
-    proc = multiprocessing.Process(target=_serve, args=(port, Pool(texts), count, served), daemon=True)
-    proc.start()
-    for _ in range(200):
-        try:
-            httpx.post(f"http://127.0.0.1:{port}", json={"jsonrpc": "2.0", "id": 1, "method": "getSlot"})
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", proc, served
+    url, proc = serve_in_process(_serve, Pool(texts), count, served, probe="getSlot")
+    return url, proc, served

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from tests.chains.evm_scenario import EvmScenario
+from tests.processes import kill_at_random_points, start_cli
 from tests.store.helpers import fingerprint
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
+PROGRESS = "select block from core.cursors where chain = 'polygon' and source = ''"
 
 
 def _config(tmp: Path, anvil: str, token: str) -> Path:
@@ -41,17 +39,6 @@ decimals = 18
     return path
 
 
-def _backfill(config: Path, db_url: str, tmp: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DEPIN_DATABASE_URL": db_url, "DEPIN_DATA_DIR": str(tmp)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "indexer.cli", "--config", str(config), "backfill"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
 async def test_kill_9_during_backfill_then_rerun_equals_clean_run(
     anvil: str, db_url: str, pg_server: str, tmp_path: Path
 ) -> None:
@@ -67,26 +54,11 @@ async def test_kill_9_during_backfill_then_rerun_equals_clean_run(
     config = _config(tmp_path, anvil, token)
     rng = random.Random(int(os.environ.get("CRASH_SEED", "7")))
     conn = await asyncpg.connect(db_url)
-    kills = 0
     try:
-        for _ in range(20):
-            before = await conn.fetchval("select block from core.cursors where chain = 'polygon'")
-            proc = _backfill(config, db_url, tmp_path)
-            # Wait for its first commit (start-up time varies), then kill at a random moment.
-            # Polling on purpose: the event waited for is another process's commit.
-            while (  # noqa: ASYNC110
-                proc.poll() is None
-                and await conn.fetchval("select block from core.cursors where chain = 'polygon'") == before
-            ):
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(rng.uniform(0.0, 0.08))
-            if proc.poll() is not None:
-                assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
-                break
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            kills += 1
-        proc = _backfill(config, db_url, tmp_path)
+        kills = await kill_at_random_points(
+            lambda: start_cli(config, db_url, tmp_path, "backfill"), conn, PROGRESS, rng, window=0.08
+        )
+        proc = start_cli(config, db_url, tmp_path, "backfill")
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
         crashed = await fingerprint(conn)
@@ -102,7 +74,7 @@ async def test_kill_9_during_backfill_then_rerun_equals_clean_run(
     await admin.execute("create database evm_clean")
     await admin.close()
     clean_url = db_url.replace(db_url.split("?")[0].rsplit("/", 1)[1], "evm_clean")
-    proc = _backfill(config, clean_url, tmp_path)
+    proc = start_cli(config, clean_url, tmp_path, "backfill")
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     clean = await asyncpg.connect(clean_url)

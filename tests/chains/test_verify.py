@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -12,22 +9,11 @@ import pytest
 
 from tests.chains.evm_scenario import EvmScenario
 from tests.chains.test_evm_ingest import _traffic
+from tests.processes import run_cli
 from tests.store.helpers import fingerprint
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cli(config: Path, db_url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEPIN_DATABASE_URL": db_url, "DEPIN_DATA_DIR": str(tmp)}
-    return subprocess.run(
-        [sys.executable, "-m", "indexer.cli", "--config", str(config), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 async def test_verify_reports_gaps_as_ranges_and_repair_restores_the_table(
@@ -58,8 +44,8 @@ chain = "polygon"
 address = "{escrow}"
 role = "revenue"
 """)
-    assert _cli(config, db_url, tmp_path, "backfill").returncode == 0
-    ok = _cli(config, db_url, tmp_path, "verify")
+    assert run_cli(config, db_url, tmp_path, "backfill").returncode == 0
+    ok = run_cli(config, db_url, tmp_path, "verify")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "polygon: ok" in ok.stdout
 
@@ -69,11 +55,11 @@ role = "revenue"
         # Lose the escrow's flows of one block (a payment in, say): a silent gap.
         lost_block = await conn.fetchval("select min(block) from core.flows where dst = $1 and src is not null", escrow)
         await conn.execute("delete from core.flows where block = $1", lost_block)
-        bad = _cli(config, db_url, tmp_path, "verify")
+        bad = run_cli(config, db_url, tmp_path, "verify")
         assert bad.returncode == 1
         assert f"blocks {lost_block}-{lost_block}:" in bad.stdout, bad.stdout
         assert "MISMATCH" in bad.stdout
-        fixed = _cli(config, db_url, tmp_path, "verify", "--repair")
+        fixed = run_cli(config, db_url, tmp_path, "verify", "--repair")
         assert fixed.returncode == 0, fixed.stdout + fixed.stderr
         assert "repaired 1 gap(s)" in fixed.stdout
         assert (await fingerprint(conn))["flows"] == good["flows"]

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from indexer.demo.solana_rpc import SolanaRpcServer
+from tests.processes import kill_at_random_points, start_cli
 from tests.solana.cli_config import world_config
 from tests.solana.scenario import World
 from tests.store.helpers import fingerprint
@@ -23,17 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PROGRESS = "select count(*)::text || coalesce(max(updated_at)::text, '') from core.cursors where chain = 'solana'"
 
 
-def _backfill(config: Path, db_url: str, tmp: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DEPIN_DATABASE_URL": db_url, "DEPIN_DATA_DIR": str(tmp)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "indexer.cli", "--config", str(config), "backfill"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
 async def test_kill_9_during_solana_backfill_then_rerun_equals_clean_run(
     world: World, server: SolanaRpcServer, db_url: str, pg_server: str, tmp_path: Path
 ) -> None:
@@ -41,23 +27,11 @@ async def test_kill_9_during_solana_backfill_then_rerun_equals_clean_run(
     config = world_config(tmp_path, server.url, world, pages=4, batch=2)
     rng = random.Random(int(os.environ.get("CRASH_SEED", "7")))
     conn = await asyncpg.connect(db_url)
-    kills = 0
     try:
-        for _ in range(20):
-            before = await conn.fetchval(PROGRESS)
-            proc = _backfill(config, db_url, tmp_path)
-            # Wait for its first commit (start-up time varies), then kill at a random moment.
-            # Polling on purpose: the event waited for is another process's commit.
-            while proc.poll() is None and await conn.fetchval(PROGRESS) == before:  # noqa: ASYNC110
-                await asyncio.sleep(0.005)
-            await asyncio.sleep(rng.uniform(0.0, 0.05))
-            if proc.poll() is not None:
-                assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
-                break
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            kills += 1
-        proc = _backfill(config, db_url, tmp_path)
+        kills = await kill_at_random_points(
+            lambda: start_cli(config, db_url, tmp_path, "backfill"), conn, PROGRESS, rng
+        )
+        proc = start_cli(config, db_url, tmp_path, "backfill")
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
         crashed = await fingerprint(conn)
@@ -72,7 +46,7 @@ async def test_kill_9_during_solana_backfill_then_rerun_equals_clean_run(
     await admin.execute("create database solana_clean")
     await admin.close()
     clean_url = db_url.replace(db_url.split("?")[0].rsplit("/", 1)[1], "solana_clean")
-    proc = _backfill(config, clean_url, tmp_path)
+    proc = start_cli(config, clean_url, tmp_path, "backfill")
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     clean = await asyncpg.connect(clean_url)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from indexer.demo.solana_rpc import SolanaRpcServer
+from tests.processes import run_cli
 from tests.solana.cli_config import world_config
 from tests.solana.scenario import World
 from tests.store.helpers import fingerprint
@@ -19,25 +17,13 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _cli(config: Path, db_url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEPIN_DATABASE_URL": db_url, "DEPIN_DATA_DIR": str(tmp)}
-    return subprocess.run(
-        [sys.executable, "-m", "indexer.cli", "--config", str(config), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
-
 async def test_verify_names_missing_different_and_extra_transactions_and_repair_restores_them(
     world: World, server: SolanaRpcServer, db_url: str, conn: asyncpg.Connection, tmp_path: Path
 ) -> None:
     config = world_config(tmp_path, server.url, world, pages=50, batch=50)
-    backfill = _cli(config, db_url, tmp_path, "backfill")
+    backfill = run_cli(config, db_url, tmp_path, "backfill")
     assert backfill.returncode == 0, backfill.stderr
-    ok = _cli(config, db_url, tmp_path, "verify")
+    ok = run_cli(config, db_url, tmp_path, "verify")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "solana: ok" in ok.stdout
     good = (await fingerprint(conn))["flows"]
@@ -58,7 +44,7 @@ async def test_verify_names_missing_different_and_extra_transactions_and_repair_
         altered,
     )
 
-    bad = _cli(config, db_url, tmp_path, "verify")
+    bad = run_cli(config, db_url, tmp_path, "verify")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     reported = [line for line in bad.stdout.splitlines() if line.startswith("MISMATCH")]
     assert len(reported) == 3, bad.stdout
@@ -67,7 +53,7 @@ async def test_verify_names_missing_different_and_extra_transactions_and_repair_
     assert any(f"ghost{altered}" in line and ": extra:" in line for line in reported), reported
 
     await conn.execute("delete from core.dirty_days")
-    fixed = _cli(config, db_url, tmp_path, "verify", "--repair")
+    fixed = run_cli(config, db_url, tmp_path, "verify", "--repair")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "repaired 3 transaction(s)" in fixed.stdout
     assert (await fingerprint(conn))["flows"] == good, "the repair did not restore the table exactly"
