@@ -14,6 +14,8 @@ from pathlib import Path
 
 import asyncpg
 
+from tests.store.helpers import fingerprint
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -75,3 +77,20 @@ async def kill_at_random_points(
         proc.wait()
         kills += 1
     return kills
+
+
+async def clean_backfill(pg_server: str, db_url: str, name: str, config: Path, tmp: Path) -> tuple[dict[str, str], int]:
+    """``backfill`` once, undisturbed, into a fresh database ``name`` on the same server:
+    the reference a crashed run is compared with. Returns (fingerprint, flows)."""
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute(f"drop database if exists {name} with (force)")  # sql-ok: a test's own name
+    await admin.execute(f"create database {name}")  # sql-ok: a test's own name
+    await admin.close()
+    clean_url = db_url.replace(db_url.split("?")[0].rsplit("/", 1)[1], name)
+    done = run_cli(config, clean_url, tmp, "backfill", timeout=120)
+    assert done.returncode == 0, done.stderr
+    clean = await asyncpg.connect(clean_url)
+    try:
+        return await fingerprint(clean), int(await clean.fetchval("select count(*) from core.flows"))
+    finally:
+        await clean.close()

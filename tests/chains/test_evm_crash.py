@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from tests.chains.evm_scenario import EvmScenario
-from tests.processes import kill_at_random_points, start_cli
+from tests.processes import clean_backfill, kill_at_random_points, start_cli
 from tests.store.helpers import fingerprint
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
@@ -69,17 +69,7 @@ async def test_kill_9_during_backfill_then_rerun_equals_clean_run(
     print(f"kills landed: {kills}")
     assert kills >= 18, f"only {kills} kills landed"
 
-    admin = await asyncpg.connect(pg_server)
-    await admin.execute("drop database if exists evm_clean with (force)")
-    await admin.execute("create database evm_clean")
-    await admin.close()
-    clean_url = db_url.replace(db_url.split("?")[0].rsplit("/", 1)[1], "evm_clean")
-    proc = start_cli(config, clean_url, tmp_path, "backfill")
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err.decode()
-    clean = await asyncpg.connect(clean_url)
-    try:
-        assert (await fingerprint(clean))["flows"] == crashed["flows"]
-        assert (await fingerprint(clean))["cursors"] == crashed["cursors"]
-    finally:
-        await clean.close()
+    expected, clean_count = await clean_backfill(pg_server, db_url, "evm_clean", config, tmp_path)
+    assert clean_count == count
+    assert expected["flows"] == crashed["flows"]
+    assert expected["cursors"] == crashed["cursors"]
