@@ -51,6 +51,7 @@ TOKEN_PROGRAMS = (
     "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb",
 )
 STATUS_BATCH = 256  # getSignatureStatuses takes at most 256 signatures
+_NEVER_UNFINAL = 2**63 - 1  # the "finalized slot" at finalized commitment: any slot is below it
 WALK = "@walk"
 
 
@@ -193,13 +194,17 @@ class SolanaIngestor:
         if walk and walk[1]:
             top_ref, before = walk[1].split(":", 1)
             top = top_ref or None
-        final = stats.final_head if stats.final_head is not None else -1
+        # Everything listed at `finalized` commitment is final, including slots newer than
+        # the head read at the start of the run.
+        final = _NEVER_UNFINAL if self.commitment == "finalized" else (stats.final_head or 0)
         before_slot: int | None = None  # unknown for a resumed walk
         while not should_stop():
             listed = await self.list_signatures(address, before, until)
             last_page = len(listed) < self.page
+            # Only an unfinalised position can vanish (one of unknown slot after a resume).
             unsure = before is not None and (before_slot is None or before_slot > final)
-            if last_page and unsure and self.commitment != "finalized" and await self._vanished(before):
+            unsure = unsure and self.commitment != "finalized"
+            if last_page and unsure and await self._vanished(before):
                 # Paging on from a signature whose fork was dropped lists nothing: the walk
                 # would end early and miss older history. Start it over (what it already
                 # stored is skipped as duplicate).
@@ -315,8 +320,7 @@ class SolanaIngestor:
         Returns the flows, the signatures fetched, and (signature, slot) of those above
         the finalized slot, to be re-checked on later runs.
         """
-        chosen = [s for s in page if s.get("err") is None and s["signature"] not in self.recent]
-        wanted = [s["signature"] for s in chosen]
+        wanted = [s["signature"] for s in page if s.get("err") is None and s["signature"] not in self.recent]
         flows = FlowColumns(self.name)
         if not wanted:
             return flows, wanted, []
