@@ -94,3 +94,36 @@ async def clean_backfill(pg_server: str, db_url: str, name: str, config: Path, t
         return await fingerprint(clean), int(await clean.fetchval("select count(*) from core.flows"))
     finally:
         await clean.close()
+
+
+async def kills_then_rerun_equal_a_clean_run(
+    config: Path,
+    db_url: str,
+    pg_server: str,
+    tmp: Path,
+    *,
+    progress_query: str,
+    rng: random.Random,
+    clean_name: str,
+    window: float = 0.05,
+) -> tuple[int, int]:
+    """``backfill`` killed at random points, then run to the end; its ``core.flows`` and
+    ``core.cursors`` must equal those of an undisturbed backfill into database
+    ``clean_name``. Returns (kills landed, flows)."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        kills = await kill_at_random_points(
+            lambda: start_cli(config, db_url, tmp, "backfill"), conn, progress_query, rng, window=window
+        )
+        rerun = run_cli(config, db_url, tmp, "backfill", timeout=120)
+        assert rerun.returncode == 0, rerun.stderr
+        crashed = await fingerprint(conn)
+        count = int(await conn.fetchval("select count(*) from core.flows"))
+    finally:
+        await conn.close()
+    print(f"kills landed: {kills}")
+    expected, clean_count = await clean_backfill(pg_server, db_url, clean_name, config, tmp)
+    assert clean_count == count
+    assert expected["flows"] == crashed["flows"]
+    assert expected["cursors"] == crashed["cursors"]
+    return kills, count
