@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import resource
@@ -11,7 +12,9 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -79,3 +82,31 @@ def serve_in_process(serve: Callable[..., None], *args: object, probe: str) -> t
         except httpx.HTTPError:
             time.sleep(0.05)
     return url, proc
+
+
+class ReplayHandler(BaseHTTPRequestHandler):
+    """JSON-RPC over HTTP for the replay servers: each call (single or batch) is answered
+    by ``_answer(call)``, which returns the result as JSON text."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without this, Nagle's algorithm holds the body
+    # until the client's delayed ACK, 40 ms per answer, which would cap one-call-at-a-time
+    # clients (the baselines) at 25 requests/s.
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _answer(self, call: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        calls = body if isinstance(body, list) else [body]
+        out = [f'{{"jsonrpc":"2.0","id":{json.dumps(c["id"])},"result":{self._answer(c)}}}' for c in calls]
+        payload = ("[" + ",".join(out) + "]" if isinstance(body, list) else out[0]).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)

@@ -9,9 +9,10 @@ node; only the node's own work is gone, which makes the ingestor the bottleneck.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from benchmarks._common import ReplayHandler, serve_in_process
 
 TOKEN = "0x61299774020da444af134c82fa83e3810b309991"
 TRANSFER = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -48,30 +49,9 @@ def logs(lo: int, hi: int, per_block: int) -> str:
     return "[" + ",".join(parts) + "]"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: without this, Nagle's algorithm holds the body
-    # until the client's delayed ACK, 40 ms per answer, which would cap one-call-at-a-time
-    # clients (the baselines) at 25 requests/s.
-    disable_nagle_algorithm = True
+class _Handler(ReplayHandler):
     blocks = 0
     per_block = 0
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        calls = body if isinstance(body, list) else [body]
-        out = []
-        for call in calls:
-            out.append(f'{{"jsonrpc":"2.0","id":{json.dumps(call["id"])},"result":{self._answer(call)}}}')
-        payload = ("[" + ",".join(out) + "]" if isinstance(body, list) else out[0]).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
     def _answer(self, call: dict) -> str:  # type: ignore[type-arg]
         method, params = call["method"], call.get("params", [])
@@ -97,6 +77,5 @@ def _serve(port: int, blocks: int, per_block: int) -> None:
 
 def start(blocks: int, per_block: int) -> tuple[str, multiprocessing.Process]:
     """Run the server in its own process (its CPU is not ours); returns (url, process)."""
-    from benchmarks._common import serve_in_process
 
     return serve_in_process(_serve, blocks, per_block, probe="eth_chainId")

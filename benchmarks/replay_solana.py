@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
+from benchmarks._common import ReplayHandler, serve_in_process
 from indexer.decode.solana import b58decode, b58encode
 
 WALLET = "F6nx6G8cencWKVMUaUkf9kCK4W6V6jKotgBBd5aXHUtD"  # sha256("bench payments wallet")
@@ -83,29 +84,10 @@ class Pool:
         return self.errs[i % len(self.errs)]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: without this, Nagle's algorithm holds the body
-    # until the client's delayed ACK, 40 ms per answer, which would cap one-call-at-a-time
-    # clients (the baselines) at 25 requests/s.
-    disable_nagle_algorithm = True
+class _Handler(ReplayHandler):
     pool: Pool
     count = 0
     served: Any = None  # multiprocessing.Value: transactions served
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        calls = body if isinstance(body, list) else [body]
-        out = [f'{{"jsonrpc":"2.0","id":{json.dumps(c["id"])},"result":{self._answer(c)}}}' for c in calls]
-        payload = ("[" + ",".join(out) + "]" if isinstance(body, list) else out[0]).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
     def _answer(self, call: dict[str, Any]) -> str:
         method, params = call["method"], call.get("params", [])
@@ -155,7 +137,6 @@ def _serve(port: int, pool: Pool, count: int, served: Any) -> None:
 
 def start(texts: list[bytes], count: int) -> tuple[str, multiprocessing.Process, Any]:
     """Run the server in its own process (its CPU is not ours); returns (url, process, served)."""
-    from benchmarks._common import serve_in_process
 
     served = multiprocessing.Value("q", 0)
     url, proc = serve_in_process(_serve, Pool(texts), count, served, probe="getSlot")
