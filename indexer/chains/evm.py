@@ -23,6 +23,7 @@ from typing import Any
 
 import asyncpg
 
+from indexer.chains import getlogs_limits
 from indexer.chains.rpc import EndpointsExhausted, RpcClient, RpcError
 from indexer.chains.stats import SyncStats
 from indexer.decode import evm as evm_decode
@@ -34,24 +35,6 @@ from schemas.config import EvmChain
 log = logging.getLogger(__name__)
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
-
-# Phrases providers use when an eth_getLogs query is too big (range, result count or
-# response size). Seen in Alchemy, Infura, QuickNode, Ankr, public Polygon/geth/erigon
-# nodes; unknown wording still ends in a split after the endpoint keeps failing.
-_TOO_LARGE = (
-    "query returned more than",
-    "block range",
-    "range is too",
-    "range too",
-    "too many",
-    "exceed",
-    "limit",
-    "response size",
-    "too large",
-    "max results",
-    "query timeout",
-    "try with this block range",
-)
 
 
 class ChainMismatch(DepinError):
@@ -82,7 +65,7 @@ class EvmSource:
     async def check_chain_id(self, expected: int) -> None:
         """Ask every endpoint for its chain id; a wrong one is a configuration error."""
         for endpoint in self.client.endpoints:
-            one = RpcClient(self.name, [endpoint.url], max_attempts=3)
+            one = RpcClient(self.name, [endpoint.url], max_attempts=3, stop=self.client.stop)
             try:
                 got = int(await one.call("eth_chainId"), 16)
             except (RpcError, EndpointsExhausted) as exc:
@@ -215,6 +198,11 @@ class AdaptiveRange:
         self.size = max(1, self.size // 2)
         self._successes = 0
 
+    def shrink_to(self, size: int) -> None:
+        """The size a provider said would work (it grows back later, as after a halving)."""
+        self.size = max(1, min(size, self.size))
+        self._successes = 0
+
     def succeeded(self) -> None:
         self._successes += 1
         if self._successes >= 3 and self.size < self.maximum:
@@ -222,31 +210,9 @@ class AdaptiveRange:
             self._successes = 0
 
 
-# A node refusing a range it does not have yet (it lags behind the head we saw).
-_NOT_YET = (
-    "beyond current head",
-    "beyond the current head",
-    "blockoutofrange",
-    "block out of range",
-    "unknown block",
-    "header not found",
-    "after last accepted block",
-)
-
-
-def _not_yet(exc: RpcError) -> bool:
-    message = exc.message.lower()
-    return any(phrase in message for phrase in _NOT_YET)
-
-
 def _kept(lo: int, hi: int, final: int) -> list[int]:
     """Blocks of ``lo..hi`` stored with their hashes: the unfinalised ones and the last."""
     return sorted(set(range(max(lo, final + 1), hi + 1)) | {hi})
-
-
-def _too_large(exc: RpcError) -> bool:
-    message = exc.message.lower()
-    return any(phrase in message for phrase in _TOO_LARGE)
 
 
 class EvmIngestor:
@@ -271,7 +237,11 @@ class EvmIngestor:
         self.source = EvmSource(name, client)
         self.range = AdaptiveRange(config.max_block_range)
         self.max_inconsistent_retries = 20
-        self._times: OrderedDict[int, int] = OrderedDict()
+        # Block number -> (hash, Unix time) of blocks seen lately, so that a range whose
+        # logs fall in blocks already fetched needs no header call. An entry is only used
+        # for a log that names the same block hash, and a rewind drops every entry above
+        # the fork: a block number re-mined on another fork never inherits the old time.
+        self._times: OrderedDict[int, tuple[str, int]] = OrderedDict()
         self._time_cache_size = time_cache_size
 
     async def start(self) -> None:
@@ -318,7 +288,7 @@ class EvmIngestor:
                 if retries > self.max_inconsistent_retries:
                     raise
                 log.warning("%s: %s; checking for a reorg and retrying", self.name, exc)
-                await asyncio.sleep(min(0.1 * 2**retries, 5.0))
+                await self.source.client.sleep(min(0.1 * 2**retries, 5.0))
                 reorgs, rewound = await self._handle_reorg(conn, final)
                 stats.reorgs += reorgs
                 stats.rewound_flows += rewound
@@ -341,6 +311,21 @@ class EvmIngestor:
 
     async def _index_range(self, conn: asyncpg.Connection, lo: int, hi: int, final: int) -> tuple[int, int, int]:
         """Fetch, decode and write blocks ``lo..hi`` (maybe fewer); returns (last block done, flows, new)."""
+        flows, hi, by_number = await self.fetch_range(lo, hi, final)
+        # Unfinalised blocks are stored with their hashes (reorg detection); the last
+        # block of the range always is, so the next range can check it links up.
+        keep = [by_number[n] for n in _kept(lo, hi, final)]
+        await self._check_links(conn, lo, keep)
+        result = await write_batch(conn, flows, [Checkpoint(self.name, hi)], keep, forget_blocks_below=min(final, hi))
+        return hi, len(flows), result.flows_inserted
+
+    async def fetch_range(self, lo: int, hi: int, final: int) -> tuple[FlowColumns, int, dict[int, BlockRow]]:
+        """Every flow of blocks ``lo..hi`` (maybe fewer: the endpoint may take a shorter
+        range) as indexing stores it, token and native alike, with their block times.
+
+        Returns (flows, last block covered, the headers fetched by number: at least those
+        of the unfinalised blocks and of the last block).
+        """
         logs, hi, checked = await self._logs_adaptive(lo, hi, final)
         flows = FlowColumns(self.name)
         try:
@@ -348,9 +333,7 @@ class EvmIngestor:
         except evm_decode.EvmReorgError as exc:
             # A removed log: the endpoint saw a reorg while answering. Refetch.
             raise InconsistentResponse(f"{self.name}: {exc}") from None
-        # Unfinalised blocks are stored with their hashes (reorg detection); the last
-        # block of the range always is, so the next range can check it links up.
-        keep = _kept(lo, hi, final)
+        named = self._log_block_hashes(logs)
         if self.native:
             # Native transfers need every block's transactions; those blocks also carry
             # the hashes and times, so no separate header fetch.
@@ -362,21 +345,14 @@ class EvmIngestor:
                 raise InconsistentResponse(f"{self.name}: blocks {lo}-{hi} changed while fetching (a reorg)")
         else:
             have = {row[0] for row in checked}
-            need = sorted({b for b in flows.block if b not in self._times and b not in have})
+            need = sorted(n for n, h in named.items() if n not in have and self._cached_hash(n) != h)
             headers = checked + (await self.source.headers(need) if need else [])
-        self._remember_times((n, t) for n, _h, _p, t in headers)
         by_number = {row[0]: row for row in headers}
-        self._check_log_hashes(logs, by_number)
-        await self._check_links(conn, lo, [by_number[n] for n in keep])
-        flows.set_block_times(self._times)
-        result = await write_batch(
-            conn,
-            flows,
-            [Checkpoint(self.name, hi)],
-            [by_number[n] for n in keep],
-            forget_blocks_below=min(final, hi),
-        )
-        return hi, len(flows), result.flows_inserted
+        self._check_log_hashes(named, by_number)
+        times = {n: t for n, _h, _p, t in headers}
+        flows.set_block_times({n: times[n] if n in times else self._times[n][1] for n in set(flows.block)})
+        self._remember_times(headers)
+        return flows, hi, by_number
 
     async def _logs_adaptive(self, lo: int, hi: int, final: int) -> tuple[list[dict[str, Any]], int, list[BlockRow]]:
         """Logs of ``lo..hi`` plus the headers of its unfinalised blocks (one batch),
@@ -388,10 +364,14 @@ class EvmIngestor:
                     return [], hi, await self.source.headers(keep)
                 logs, headers = await self.source.logs_with_headers(self.tokens, lo, hi, keep)
             except RpcError as exc:
-                if _not_yet(exc):
+                if getlogs_limits.not_yet(exc.message):
                     raise InconsistentResponse(f"{self.name}: {exc.message}") from None
-                if hi > lo and _too_large(exc):
-                    self.range.shrink()
+                if hi > lo and getlogs_limits.too_large(exc.message):
+                    suggested = getlogs_limits.suggested_blocks(exc.message, lo)
+                    if suggested is not None and suggested < hi - lo + 1:
+                        self.range.shrink_to(suggested)
+                    else:
+                        self.range.shrink()
                     hi = lo + self.range.size - 1
                     log.info(
                         "%s: eth_getLogs range too large (%s); trying %d blocks",
@@ -425,19 +405,38 @@ class EvmIngestor:
         receipts = await self.source.receipts([tx["hash"] for tx in candidates])
         evm_decode.decode_native_transfers(candidates, receipts, flows)
 
-    def _remember_times(self, pairs: Any) -> None:
-        for number, timestamp in pairs:
-            self._times[number] = timestamp
+    def _remember_times(self, headers: Sequence[BlockRow]) -> None:
+        for number, block_hash, _parent, timestamp in headers:
+            self._times[number] = (block_hash, timestamp)
             self._times.move_to_end(number)
         while len(self._times) > self._time_cache_size:
             self._times.popitem(last=False)
 
-    def _check_log_hashes(self, logs: list[dict[str, Any]], headers: dict[int, BlockRow]) -> None:
-        """Logs and headers must come from the same fork, or the range is refetched."""
+    def _cached_hash(self, number: int) -> str | None:
+        entry = self._times.get(number)
+        return None if entry is None else entry[0]
+
+    def _forget_times_above(self, fork: int) -> None:
+        """A rewind to ``fork``: what was cached about the blocks above it is of a dead fork."""
+        for number in [n for n in self._times if n > fork]:
+            del self._times[number]
+
+    def _log_block_hashes(self, logs: list[dict[str, Any]]) -> dict[int, str]:
+        """Block number -> the block hash its logs name; logs naming two hashes for one
+        block (two forks in one answer) are refetched."""
+        named: dict[int, str] = {}
         for entry in logs:
             number = int(entry["blockNumber"], 16)
+            block_hash = str(entry.get("blockHash", "")).lower()
+            if named.setdefault(number, block_hash) != block_hash:
+                raise InconsistentResponse(f"{self.name}: logs of block {number} name two block hashes (a reorg)")
+        return named
+
+    def _check_log_hashes(self, named: dict[int, str], headers: dict[int, BlockRow]) -> None:
+        """Logs and headers must come from the same fork, or the range is refetched."""
+        for number, block_hash in named.items():
             header = headers.get(number)
-            if header is not None and entry.get("blockHash", "").lower() != header[1]:
+            if header is not None and block_hash != header[1]:
                 raise InconsistentResponse(f"{self.name}: block {number} changed while fetching (a reorg)")
 
     async def _check_links(self, conn: asyncpg.Connection, lo: int, rows: list[BlockRow]) -> None:
@@ -478,5 +477,6 @@ class EvmIngestor:
             # because their hashes were kept, but the finality setting is too shallow.
             log.warning("%s: reorg to block %d, below the final head %d: raise 'finality'", self.name, fork, final)
         deleted = await rewind(conn, self.name, fork)
+        self._forget_times_above(fork)
         log.warning("%s: reorg: rewound to block %d (%d flows removed)", self.name, fork, deleted)
         return 1, deleted

@@ -18,7 +18,6 @@ import asyncpg
 
 from indexer.chains.evm import EvmIngestor
 from indexer.chains.rpc import RpcError
-from indexer.decode import evm as evm_decode
 from indexer.decode.columns import FlowColumns
 from indexer.store.writer import read_cursor, replace_range
 
@@ -125,19 +124,24 @@ class EvmVerifier:
                 merged.append([first, last])
         written = 0
         for first, last in merged:
-            logs = await self.ingestor.source.logs(self.ingestor.tokens, first, last)
-            flows = FlowColumns(self.chain)
-            evm_decode.decode_transfer_logs(logs, self.ingestor.token_map, flows)
-            numbers = sorted(set(flows.block) | {first, last})
-            headers = await self.ingestor.source.headers(numbers)
-            flows.set_block_times({n: t for n, _h, _p, t in headers})
-            times = {n: t for n, _h, _p, t in headers}
-            deleted, inserted = await replace_range(conn, flows, (first, last), (times[first], times[last]))
+            deleted, inserted = await self._replace(conn, first, last)
             log.info(
                 "%s: re-indexed blocks %d-%d: %d flows removed, %d written", self.chain, first, last, deleted, inserted
             )
             written += inserted
         return written
+
+    async def _replace(self, conn: asyncpg.Connection, first: int, last: int) -> tuple[int, int]:
+        """Replace the stored flows of blocks first..last by what indexing them now gives:
+        every flow the ingestor stores (native-coin ones too), fetched the same way."""
+        flows = FlowColumns(self.chain)
+        lo = first
+        while lo <= last:
+            part, done, _headers = await self.ingestor.fetch_range(lo, last, last)
+            flows.extend(part)
+            lo = done + 1
+        bounds = {n: t for n, _h, _p, t in await self.ingestor.source.headers(sorted({first, last}))}
+        return await replace_range(conn, flows, (first, last), (bounds[first], bounds[last]))
 
     async def span(self, conn: asyncpg.Connection) -> tuple[int, int] | None:
         """(start_block - 1, cursor) — the range the database claims to cover — or None."""
