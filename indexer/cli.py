@@ -1,19 +1,20 @@
 """``depin-indexer [--config PATH] COMMAND``: the command-line contract of design.md.
 
 Exit codes: 0 ok, 2 bad usage or bad config (the message names the key and the problem),
-1 runtime failure. Each command lives in ``indexer/commands/``; this module only parses
+1 runtime failure, 130 stopped by a signal (SIGINT, SIGTERM or SIGHUP) before the work was
+done; what was committed is kept. ``run`` and ``api`` are services: a signal is their
+normal end, exit 0. Each command lives in ``indexer/commands/``; this module only parses
 arguments, loads the config and maps errors to exit codes.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from indexer import __version__
+from indexer import __version__, signals
 from indexer.commands import api as api_command
 from indexer.commands import backfill as backfill_command
 from indexer.commands import db as db_command
@@ -65,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    signals.install()
     try:
         config = load_config(args.config)
         setup_logging(-1 if args.quiet else args.verbose, args.log_format or config.service.log_format)
@@ -76,11 +78,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("depin-indexer: interrupted", file=sys.stderr)
         return 130
-
-
-def run_async(coro: object) -> int | None:
-    """Run a command's coroutine to completion (one event loop per command)."""
-    return asyncio.run(coro)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -38,3 +38,9 @@ class MigrationError(DatabaseError):
 
 class CursorConflict(DatabaseError):
     """A write would move a cursor backwards: another writer got there first."""
+
+
+class Interrupted(DepinError):
+    """A signal asked the command to stop; every committed batch is kept (exit code 130)."""
+
+    exit_code = 130

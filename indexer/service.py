@@ -5,8 +5,9 @@ with ``max_instances=1`` and coalescing (a slow run is never stacked). Every job
 Postgres advisory lock first, so any number of replicas split the work without indexing a
 chain twice. A failing chain backs off exponentially without holding up the others.
 
-On SIGTERM/SIGINT the ingestors stop between ranges: the range in flight commits or rolls
-back as a whole, and the process exits 0 within seconds.
+On SIGTERM, SIGINT or SIGHUP the ingestors stop between ranges and any RPC wait ends at
+once: the range in flight commits or rolls back as a whole, and the process exits 0
+within seconds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,7 +27,8 @@ from prometheus_client import start_http_server
 from indexer import metrics
 from indexer.chains.registry import Ingestor, UnsupportedChain, build_client, build_ingestor
 from indexer.chains.rpc import RpcClient
-from indexer.errors import UsageError
+from indexer.errors import Interrupted, UsageError
+from indexer.signals import STOP_SIGNALS
 from indexer.store.locks import try_lock_job, unlock_job
 from schemas.config import Config
 
@@ -42,7 +43,9 @@ _DATABASE_DOWN = (
     asyncpg.AdminShutdownError,
 )
 
-SHUTDOWN_GRACE = 8.0  # seconds a job may take to finish after SIGTERM before it is cancelled
+# Seconds a job may take to finish after SIGTERM before it is cancelled. RPC waits end
+# at once on a stop (RpcClient.stop), so what is left is a write committing or a refresh.
+SHUTDOWN_GRACE = 3.0
 
 
 @dataclass
@@ -80,10 +83,10 @@ class Service:
     async def run(self) -> None:
         """Schedule the jobs and serve until :meth:`stop` (or a signal) is called."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self.stop)
         for name in self.config.chains:
-            client = build_client(name, self.config, metrics.rpc_observer(name))
+            client = build_client(name, self.config, metrics.rpc_observer(name), stop=self.stopping)
             try:
                 self.chains[name] = ChainState(client, build_ingestor(name, self.config, client))
             except UnsupportedChain as exc:
@@ -170,6 +173,8 @@ class Service:
                 stats = await state.ingestor.sync(conn, follow_head=True, should_stop=self.stopping.is_set)
             except _DATABASE_DOWN:
                 raise  # the database, not the chain: handled (and backed off) by _guard
+            except Interrupted:
+                return  # stopping: the range in flight was not written, nothing failed
             except Exception as exc:  # one chain's failure must not stop the others
                 state.failures += 1
                 delay = min(self.config.service.max_backoff, 2 ** min(state.failures, 12)) * random.uniform(0.75, 1.25)

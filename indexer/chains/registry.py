@@ -5,6 +5,7 @@ A new chain family is a new module with an ingestor class and one line here.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -37,8 +38,13 @@ class Ingestor(Protocol):
     ) -> Any: ...
 
 
-def build_client(name: str, config: Config, on_request: Callable[[str, str, str], None] | None = None) -> RpcClient:
-    """The RPC client of chain ``name``, per its config."""
+def build_client(
+    name: str,
+    config: Config,
+    on_request: Callable[[str, str, str], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> RpcClient:
+    """The RPC client of chain ``name``, per its config; ``stop`` interrupts its waits."""
     chain = config.chains[name]
     return RpcClient(
         name,
@@ -46,6 +52,7 @@ def build_client(name: str, config: Config, on_request: Callable[[str, str, str]
         max_concurrency=chain.max_concurrency,
         timeout=chain.request_timeout,
         on_request=on_request,
+        stop=stop,
     )
 
 

@@ -13,24 +13,27 @@ interprets: e.g. "range too large" for ``eth_getLogs``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
-from indexer.errors import DepinError
+from indexer.chains import shapes
+from indexer.errors import DepinError, Interrupted
 from indexer.redact import redact_url
 
 log = logging.getLogger(__name__)
 
 Call = tuple[str, Sequence[Any]]
+T = TypeVar("T")
 
 
 class RpcError(DepinError):
@@ -81,6 +84,11 @@ class Endpoint:
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529}
 # JSON-RPC error codes that are load or rate limits rather than answers.
 _RETRY_CODES = {-32005, -32603, 429}
+# -32603 "internal error" is what hosted providers answer for their own transient
+# failures (viem retries it too): retried whatever its message, unless the message names
+# a limit of the request (result count, range, size), which the caller must act on.
+_INTERNAL_ERROR = -32603
+_LIMIT_PHRASES = ("more than", "range", "limit", "too large", "too many", "exceed", "size")
 _RETRY_MESSAGES = (
     "rate limit",
     "too many requests",
@@ -112,7 +120,8 @@ class RpcClient:
     """JSON-RPC over HTTP to one chain's endpoints, with failover and backoff.
 
     ``on_request(endpoint_name, method, outcome)`` is called once per HTTP request
-    (outcome ``ok`` or an error kind); metrics hang off it.
+    (outcome ``ok`` or an error kind); metrics hang off it. ``stop``: once set, calls in
+    flight and calls waiting for a retry raise :class:`Interrupted` right away.
     """
 
     def __init__(
@@ -126,6 +135,7 @@ class RpcClient:
         backoff_base: float = 0.2,
         backoff_cap: float = 30.0,
         on_request: Callable[[str, str, str], None] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
         if not urls:
             raise ValueError(f"{chain}: no RPC endpoint configured")
@@ -134,6 +144,9 @@ class RpcClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.on_request = on_request or (lambda _e, _m, _o: None)
+        # Set by a signal handler: every wait (a request, a back-off) ends at once with
+        # Interrupted, so a stop never waits out retries.
+        self.stop = stop
         limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
         self.endpoints = [
             Endpoint(
@@ -178,9 +191,9 @@ class RpcClient:
             return []
         errors: dict[str, str] = {}
         for attempt in range(self.max_attempts):
-            endpoint = await self._pick()
+            endpoint = await self._interruptible(self._pick(), calls[0][0])
             try:
-                return await self._send(endpoint, calls)
+                return await self._interruptible(self._send(endpoint, calls), calls[0][0])
             except RetryableRpcError as exc:
                 errors[endpoint.name] = exc.message
                 self._penalise(endpoint, attempt, exc.retry_after)
@@ -205,11 +218,36 @@ class RpcClient:
             f"{self.chain}: {calls[0][0]} failed {self.max_attempts} times on every endpoint ({detail})"
         )
 
+    async def sleep(self, seconds: float) -> None:
+        """A back-off between two tries of the caller's; ends with Interrupted on ``stop``."""
+        await self._interruptible(asyncio.sleep(seconds), "a retry")
+
     def stats(self) -> dict[str, EndpointStats]:
         """Request and error counts per (redacted) endpoint."""
         return {e.name: e.stats for e in self.endpoints}
 
     # -- internals ----------------------------------------------------------------------
+
+    async def _interruptible(self, step: Awaitable[T], what: str) -> T:
+        """Await ``step`` unless ``stop`` is set first; then cancel it and raise Interrupted."""
+        if self.stop is None:
+            return await step
+        if self.stop.is_set():
+            if isinstance(step, Coroutine):
+                step.close()
+            raise Interrupted(f"{self.chain}: stopped before {what}")
+        work = asyncio.ensure_future(step)
+        stopped = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait((work, stopped), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if work.done():
+            return work.result()
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        raise Interrupted(f"{self.chain}: stopped while waiting for {what}")
 
     async def _pick(self) -> Endpoint:
         """A healthy endpoint, least busy first; waits out the shortest penalty if none is."""
@@ -321,7 +359,14 @@ class RpcClient:
                     RpcError(endpoint.name, name, code if isinstance(code, int) else None, message, err.get("data"))
                 )
             else:
-                results.append(item.get("result"))
+                result = item.get("result")
+                wrong = shapes.problem(name, result)
+                if wrong is not None:
+                    # A well-formed response carrying something that is not this method's
+                    # answer: a faulty node or proxy, so ask again (maybe elsewhere).
+                    self._count(endpoint, method, "bad_result")
+                    raise RetryableRpcError(endpoint.name, name, f"unexpected result: {wrong}")
+                results.append(result)
         return results
 
     def _count(self, endpoint: Endpoint, method: str, outcome: str) -> None:
@@ -334,6 +379,8 @@ def _is_transient(code: Any, lowered_message: str) -> bool:
     """A JSON-RPC error that is load, not an answer: retry rather than hand it back."""
     if code == 429 or any(m in lowered_message for m in ("rate limit", "rate exceeded", "too many requests")):
         return True
+    if code == _INTERNAL_ERROR:
+        return not any(m in lowered_message for m in _LIMIT_PHRASES)
     return isinstance(code, int) and code in _RETRY_CODES and any(m in lowered_message for m in _RETRY_MESSAGES)
 
 

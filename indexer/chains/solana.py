@@ -353,7 +353,7 @@ class SolanaIngestor:
             if not still:
                 break
             missing = still
-            await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+            await self.client.sleep(min(0.2 * 2**attempt, 5.0))
         else:
             raise TransactionsUnavailable(
                 f"{self.name}: {len(missing)} listed transaction(s) still null after {self.null_retries} retries, "

@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 import time
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from indexer import signals
 from indexer.chains.registry import build_client, build_ingestor
-from indexer.errors import DepinError, UsageError
+from indexer.errors import DepinError, Interrupted, UsageError
 from indexer.figures.reference import sync_reference
+from indexer.signals import STOP_SIGNALS
 from indexer.store.database import connect, database_url
 from indexer.store.locks import try_lock_job, unlock_job
 from indexer.store.migrate import migrate
@@ -46,7 +47,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.to is not None and args.to < 0:
         raise UsageError("--to: must be a block number (0 or more)")
     with database_url(config) as url:
-        return asyncio.run(_backfill(url, config, names, args.to))
+        return signals.run(_backfill(url, config, names, args.to))
+
+
+MIN_RATE_SECONDS = 1.0
 
 
 class _Progress:
@@ -66,7 +70,8 @@ class _Progress:
             disable=not self.live,
         )
         self.tasks: dict[str, TaskID] = {}
-        self.first: dict[str, tuple[int, float]] = {}
+        self.first: dict[str, int] = {}
+        self.started: dict[str, float] = {}
         self.last_log: dict[str, float] = {}
 
     def __enter__(self) -> _Progress:
@@ -76,23 +81,33 @@ class _Progress:
     def __exit__(self, *exc: object) -> None:
         self.bar.__exit__(None, None, None)
 
+    def start(self, chain: str) -> None:
+        """The chain's sync begins now: rates are measured from here."""
+        self.started[chain] = time.monotonic()
+
     def update(self, chain: str, done: int, target: int, flows: int) -> None:
         now = time.monotonic()
-        first_block, started = self.first.setdefault(chain, (done, now))
-        elapsed = max(now - started, 1e-9)
-        rate = f"{(done - first_block) / elapsed:,.0f} blk/s {flows / elapsed:,.0f} ev/s"
+        started = self.started.setdefault(chain, now)
+        first_block = self.first.setdefault(chain, done)
+        elapsed = now - started
+        # A rate over the first milliseconds says nothing (and once read 6e12 ev/s).
+        rate = (
+            f"{(done - first_block) / elapsed:,.0f} blk/s {flows / elapsed:,.0f} ev/s"
+            if elapsed >= MIN_RATE_SECONDS
+            else ""
+        )
         if chain not in self.tasks:
             self.tasks[chain] = self.bar.add_task("", chain=chain, flows=0, rate="", total=target)
         self.bar.update(self.tasks[chain], completed=done, total=target, flows=flows, rate=rate)
         if not self.live and now - self.last_log.get(chain, 0) >= 5:
             self.last_log[chain] = now
-            log.info("%s: block %d of %d, %d flows, %s", chain, done, target, flows, rate)
+            log.info("%s: block %d of %d, %d flows%s", chain, done, target, flows, f", {rate}" if rate else "")
 
 
 async def _backfill(url: str, config: Config, names: list[str], to_block: int | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     conn = await connect(url)
     try:
@@ -106,7 +121,7 @@ async def _backfill(url: str, config: Config, names: list[str], to_block: int | 
                 failures += not await _one_chain(conn, config, name, to_block, progress, stop)
         if stop.is_set():
             print("interrupted: every committed range is kept; run backfill again to continue", file=sys.stderr)
-            return 130
+            return Interrupted.exit_code
         return 1 if failures else 0
     finally:
         await conn.close()
@@ -119,10 +134,11 @@ async def _one_chain(
     if not await try_lock_job(conn, job):
         log.error("%s: another depin-indexer process is indexing this chain; skipped", name)
         return False
-    client = build_client(name, config)
+    client = build_client(name, config, stop=stop)
     try:
         ingestor = build_ingestor(name, config, client)
         await ingestor.start()
+        progress.start(name)
         stats = await ingestor.sync(
             conn,
             to_block=to_block,
@@ -135,6 +151,8 @@ async def _one_chain(
             file=sys.stderr,
         )
         return True
+    except Interrupted:
+        return True  # the caller reports the stop once, for every chain
     except DepinError as exc:
         if exc.exit_code == 2:
             raise

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 
+from indexer import signals
 from indexer.commands.backfill import chains_to_run
 from indexer.store.database import connect, database_url, pool
 from indexer.store.migrate import migrate
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace, config: Config) -> int:
     chains_to_run(config, None)
     with database_url(config) as url:
-        asyncio.run(_serve(url, config, refresh=not args.no_refresh))
+        signals.run(_serve(url, config, refresh=not args.no_refresh))
     return 0
 
 

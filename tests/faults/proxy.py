@@ -21,7 +21,20 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULTS = ("429", "500", "502", "503", "timeout", "reset", "truncated", "wrong_shape", "empty")
+FAULTS = (
+    "429",
+    "500",
+    "502",
+    "503",
+    "timeout",
+    "reset",
+    "truncated",
+    "wrong_shape",
+    "empty",
+    "internal_error",
+    "wrong_result",
+    "stall",
+)
 
 Plan = Callable[[int, Any], str | None]
 
@@ -63,17 +76,21 @@ class _Handler(BaseHTTPRequestHandler):
             with srv.log.lock:
                 srv.log.faults[fault] = srv.log.faults.get(fault, 0) + 1
             answer = json.loads(self._forward(body)[1])
-            error = {"code": -32005, "message": "query returned more than 10000 results"}
             calls = parsed if isinstance(parsed, list) else [parsed]
             items = answer if isinstance(answer, list) else [answer]
-            logs_ids = {c.get("id") for c in calls if isinstance(c, dict) and c.get("method") == "eth_getLogs"}
+            logs_calls = {c.get("id"): c for c in calls if isinstance(c, dict) and c.get("method") == "eth_getLogs"}
             for item in items:
-                if item.get("id") in logs_ids:
+                if item.get("id") in logs_calls:
                     item.pop("result", None)
-                    item["error"] = error
+                    item["error"] = _too_many_results(logs_calls[item["id"]], srv.suggest_range)
             self._reply(200, json.dumps(answer).encode())
             return
-        if fault:
+        if fault == "stall":
+            # A provider that answers, but only after a long pause (a cold cache, a queue).
+            with srv.log.lock:
+                srv.log.faults[fault] = srv.log.faults.get(fault, 0) + 1
+            time.sleep(srv.stall_seconds)
+        elif fault:
             with srv.log.lock:
                 srv.log.faults[fault] = srv.log.faults.get(fault, 0) + 1
             self._fault(fault, parsed)
@@ -117,8 +134,30 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, b'{"hello":"world"}')
         elif fault == "empty":
             self._reply(200, b"")
+        elif fault in ("internal_error", "wrong_result"):
+            # Well-formed JSON-RPC for every call of the request: -32603 as hosted providers
+            # answer their own transient failures, or a result that is not the method's.
+            item: dict[str, Any] = (
+                {"error": {"code": -32603, "message": "internal error"}}
+                if fault == "internal_error"
+                else {"result": {"unexpected": "shape"}}
+            )
+            calls = parsed if isinstance(parsed, list) else [parsed]
+            answers = [{"jsonrpc": "2.0", "id": c.get("id") if isinstance(c, dict) else None, **item} for c in calls]
+            self._reply(200, json.dumps(answers if isinstance(parsed, list) else answers[0]).encode())
         else:
             raise ValueError(f"unknown fault {fault!r}")
+
+
+def _too_many_results(call: dict[str, Any], suggest: bool) -> dict[str, Any]:
+    """Infura's -32005 for too many logs; with ``suggest``, the range it says would work
+    (the first third of the one asked)."""
+    message = "query returned more than 10000 results"
+    if suggest:
+        query = call["params"][0]
+        lo, hi = int(query["fromBlock"], 16), int(query["toBlock"], 16)
+        message += f". Try with this block range [{hex(lo)}, {hex(lo + (hi - lo) // 3)}]."
+    return {"code": -32005, "message": message}
 
 
 class _ProxyServer(ThreadingHTTPServer):
@@ -128,6 +167,8 @@ class _ProxyServer(ThreadingHTTPServer):
     log: ProxyLog
     retry_after: float
     timeout_seconds: float
+    stall_seconds: float
+    suggest_range: bool
     rewrite: Callable[[Any, Any], Any] | None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -145,6 +186,8 @@ def fault_proxy(
     *,
     retry_after: float = 1.0,
     timeout_seconds: float = 3.0,
+    stall_seconds: float = 3.0,
+    suggest_range: bool = False,
     rewrite: Callable[[Any, Any], Any] | None = None,
 ) -> Iterator[tuple[str, ProxyLog]]:
     """Run a proxy to ``upstream`` on a free loopback port; yields (url, log)."""
@@ -154,6 +197,8 @@ def fault_proxy(
     server.log = ProxyLog()
     server.retry_after = retry_after
     server.timeout_seconds = timeout_seconds
+    server.stall_seconds = stall_seconds
+    server.suggest_range = suggest_range
     server.rewrite = rewrite
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -8,6 +8,7 @@ import pytest
 
 from tests.chains.conftest import anvil, plain_anvil  # noqa: F401
 from tests.conftest import migrated_database
+from tests.solana.conftest import rpc, server, world  # noqa: F401
 
 
 @pytest.fixture

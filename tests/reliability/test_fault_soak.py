@@ -58,9 +58,10 @@ class FaultPlan:
     """About ``rate`` of all requests (both proxies) fail; kinds are dealt from a reshuffled deck,
     so every kind comes up once in each run of ``len(KINDS)`` faults."""
 
-    def __init__(self, seed: int, rate: float = FAULT_RATE) -> None:
+    def __init__(self, seed: int, rate: float = FAULT_RATE, kinds: tuple[str, ...] = KINDS) -> None:
         self.rng = random.Random(seed)
         self.rate = rate
+        self.kinds = kinds
         self.deck: list[str] = []
         self.lock = threading.Lock()
 
@@ -69,7 +70,7 @@ class FaultPlan:
             if self.rng.random() >= self.rate:
                 return None
             if not self.deck:
-                self.deck = list(KINDS)
+                self.deck = list(self.kinds)
                 self.rng.shuffle(self.deck)
             for i, kind in enumerate(self.deck):
                 if kind != "logs_too_large" or _wide_get_logs(body):
