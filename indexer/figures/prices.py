@@ -84,7 +84,8 @@ async def import_prices(conn: asyncpg.Connection, rows: list[tuple[date, str, De
         await conn.execute(
             "insert into core.dirty_days (chain, day) "
             "select distinct t.chain, p.day from unnest($1::date[], $2::text[]) p(day, symbol) "
-            "join core.tokens t on t.symbol = p.symbol on conflict do nothing",
+            "join core.tokens t on t.symbol = p.symbol "
+            "on conflict (chain, day) do update set marked_at = now()",
             [r[0] for r in rows],
             [r[1] for r in rows],
         )

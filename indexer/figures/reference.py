@@ -91,22 +91,24 @@ async def sync_reference(conn: asyncpg.Connection, config: Config) -> ReferenceC
             status = await conn.execute(
                 "insert into core.dirty_days (chain, day) "
                 "select distinct on (chain, date_trunc('month', day)) chain, day from rollup.earnings_daily "
-                "order by chain, date_trunc('month', day), day on conflict do nothing"
+                "order by chain, date_trunc('month', day), day "
+                "on conflict (chain, day) do update set marked_at = now()"
             )
             changes.days_marked += int(status.rsplit(" ", 1)[1])
     return changes
 
 
+# Locks an existing mark until commit, so a concurrent refresh skips it (writer.py).
+_MARKED = " on conflict (chain, day) do update set marked_at = now()"
 _MARK_PREFIX = "insert into core.dirty_days (chain, day) select distinct chain, (block_time at time zone 'UTC')::date "
 # Days with any flow of a token (its symbol or decimals changed).
-_MARK_TOKEN = _MARK_PREFIX + "from core.flows where chain = $1 and token = $2 on conflict do nothing"
+_MARK_TOKEN = _MARK_PREFIX + "from core.flows where chain = $1 and token = $2" + _MARKED
 # Days with mints or burns of a token (a burn_revenue / mint_rewards label changed).
 _MARK_TOKEN_ROLE = (
-    _MARK_PREFIX
-    + "from core.flows where chain = $1 and token = $2 and (src is null or dst is null) on conflict do nothing"
+    _MARK_PREFIX + "from core.flows where chain = $1 and token = $2 and (src is null or dst is null)" + _MARKED
 )
 # Days with a flow to or from an address (a revenue / rewards label changed).
-_MARK_ADDRESS = _MARK_PREFIX + "from core.flows where chain = $1 and (src = $2 or dst = $2) on conflict do nothing"
+_MARK_ADDRESS = _MARK_PREFIX + "from core.flows where chain = $1 and (src = $2 or dst = $2)" + _MARKED
 
 
 async def _mark(conn: asyncpg.Connection, query: str, chain: str, value: str) -> int:

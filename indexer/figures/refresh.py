@@ -93,6 +93,7 @@ async def refresh_all(conn: asyncpg.Connection) -> RefreshStats:
     """Mark every (chain, day) with flows dirty and refresh: a full recompute (slow; for repairs)."""
     await conn.execute(
         "insert into core.dirty_days (chain, day) "
-        "select distinct chain, (block_time at time zone 'UTC')::date from core.flows on conflict do nothing"
+        "select distinct chain, (block_time at time zone 'UTC')::date from core.flows "
+        "on conflict (chain, day) do update set marked_at = now()"
     )
     return await refresh(conn)

@@ -69,9 +69,13 @@ from flows_staging
 # exists, the same INSERT with ON CONFLICT DO NOTHING.
 _MOVE_SKIPPING_DUPLICATES = _MOVE + "on conflict do nothing"
 
+# DO UPDATE, not DO NOTHING: the update locks an existing row until this batch commits,
+# so a refresh running meanwhile skips it (take_dirty: FOR UPDATE SKIP LOCKED) instead of
+# taking the mark and recomputing the day without this batch's flows. Every statement
+# that marks days dirty does the same.
 _MARK_DIRTY = """
 insert into core.dirty_days (chain, day) select $1, unnest($2::date[])
-on conflict (chain, day) do nothing
+on conflict (chain, day) do update set marked_at = now()
 """
 
 _UPSERT_BLOCKS = """
@@ -289,7 +293,7 @@ with gone as (
 ), days as (
     insert into core.dirty_days (chain, day)
     select distinct $1, (block_time at time zone 'UTC')::date from gone
-    on conflict (chain, day) do nothing
+    on conflict (chain, day) do update set marked_at = now()
 )
 select count(*) from gone
 """
@@ -307,7 +311,7 @@ with gone as (
 ), days as (
     insert into core.dirty_days (chain, day)
     select distinct $1, (block_time at time zone 'UTC')::date from gone
-    on conflict (chain, day) do nothing
+    on conflict (chain, day) do update set marked_at = now()
 )
 select count(*) from gone
 """
@@ -323,7 +327,7 @@ with gone as (
 ), days as (
     insert into core.dirty_days (chain, day)
     select distinct $1, (block_time at time zone 'UTC')::date from gone
-    on conflict (chain, day) do nothing
+    on conflict (chain, day) do update set marked_at = now()
 )
 select count(*) from gone
 """

@@ -2,8 +2,16 @@
 -- dirty (chain, day) pairs as parallel arrays; $3 the affected days; $4 the months.
 
 -- take_dirty --
--- Inside the refresh transaction: a crash puts the rows back.
-delete from core.dirty_days returning chain, day
+-- Inside the refresh transaction: a crash puts the rows back. A row locked by a writer
+-- still in flight (it marks with DO UPDATE, which locks) is skipped, not waited for:
+-- taking it now would recompute the day without that writer's flows and lose the mark.
+-- It stays dirty for the next refresh, and no refresh ever waits on a writer.
+with taken as (
+    select chain, day from core.dirty_days for update skip locked
+)
+delete from core.dirty_days d using taken t
+where d.chain = t.chain and d.day = t.day
+returning d.chain, d.day
 
 -- drop_daily_revenue --
 delete from rollup.revenue_daily r using unnest($1::text[], $2::date[]) u(c, d)
