@@ -65,3 +65,62 @@ role = "revenue"
         assert (await fingerprint(conn))["flows"] == good["flows"]
     finally:
         await conn.close()
+
+
+async def test_repair_keeps_the_native_coin_flows_of_the_repaired_blocks(
+    anvil: str, db_url: str, tmp_path: Path
+) -> None:
+    s = EvmScenario(anvil)
+    token = s.deploy_token()
+    escrow, customer = s.accounts[4], s.accounts[1]
+    s.mint(customer, 10**24)
+    # One block holding a token payment and a native-coin payment into the escrow.
+    s.rpc("evm_setAutomine", False)
+    try:
+        pay = s.token.functions.transfer(s.w3.to_checksum_address(escrow), 5 * 10**18).transact(
+            {"from": s.w3.to_checksum_address(customer)}
+        )
+        coin = s.w3.eth.send_transaction(
+            {"from": s.w3.to_checksum_address(customer), "to": s.w3.to_checksum_address(escrow), "value": 3 * 10**18}
+        )
+        s.tick()
+        s.rpc("evm_mine")
+    finally:
+        s.rpc("evm_setAutomine", True)
+    block = s.w3.eth.wait_for_transaction_receipt(pay)["blockNumber"]
+    assert s.w3.eth.wait_for_transaction_receipt(coin)["blockNumber"] == block
+    s.mine(3)
+    config = tmp_path / "depin.toml"
+    config.write_text(f"""
+[chains.polygon]
+kind = "evm"
+rpc = ["{anvil}"]
+chain_id = 137
+finality = 2
+native_symbol = "POL"
+
+[[tokens]]
+chain = "polygon"
+address = "{token}"
+symbol = "RNDR"
+decimals = 18
+
+[[labels]]
+network = "render"
+chain = "polygon"
+address = "{escrow}"
+role = "revenue"
+""")
+    assert run_cli(config, db_url, tmp_path, "backfill").returncode == 0
+    conn = await asyncpg.connect(db_url)
+    try:
+        tokens = await conn.fetch("select token from core.flows where block = $1", block)
+        assert sorted(r["token"] for r in tokens) == sorted(["native", token]), "the block holds both payments"
+        good = await fingerprint(conn)
+        await conn.execute("delete from core.flows where block = $1 and token <> 'native'", block)
+        fixed = run_cli(config, db_url, tmp_path, "verify", "--repair")
+        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        assert "repaired 1 gap(s)" in fixed.stdout, fixed.stdout
+        assert (await fingerprint(conn))["flows"] == good["flows"], "the repair must restore both flows of the block"
+    finally:
+        await conn.close()
