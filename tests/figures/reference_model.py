@@ -87,7 +87,7 @@ def _model(
                 revenue.append((n, f.day, t.symbol, f.src, amount, usd))
             if f.dst is not None and (f.src, "rewards") in roles and f.dst not in own:
                 rewards.append((n, f.day, t.symbol, f.dst, amount, usd))
-            if f.dst is None and (f.token, "burn_revenue") in roles:
+            if f.dst is None and (f.token, "burn_revenue") in roles and f.src not in own:
                 revenue.append((n, f.day, t.symbol, f.src, amount, usd))  # type: ignore[arg-type]
             if f.src is None and f.dst is not None and (f.token, "mint_rewards") in roles and f.dst not in own:
                 rewards.append((n, f.day, t.symbol, f.dst, amount, usd))

@@ -172,6 +172,23 @@ async def test_render_burns_are_revenue_and_mints_or_emissions_are_earnings(conn
     assert new[date(2024, 2, 2)] == 2
 
 
+async def test_a_burn_by_the_networks_own_wallet_is_not_revenue_a_second_time(conn: asyncpg.Connection) -> None:
+    await populate(conn)
+    # Render gets a payment wallet: a customer pays it 20 RENDER (revenue), and the wallet
+    # burns what it received. Counting that burn as well would make the 20 into 40.
+    processor = b58("Proc")
+    await sync_reference(conn, config([{"network": "render", "chain": "sol", "address": processor, "role": "revenue"}]))
+    feb2 = date(2024, 2, 2)
+    sol = FlowColumns("sol")
+    sol.append(7, "r-pay-in", 0, RENDER, b58("CustY"), processor, 2_000_000_000, at(feb2, 10))
+    sol.append(8, "r-own-burn", 0, RENDER, processor, None, 2_000_000_000, at(feb2, 20))
+    await write_batch(conn, sol, [Checkpoint("sol", 8)])
+    await refresh(conn)
+    rev = await _one(conn, "select * from analytics.monthly_revenue where network = 'render' and month = '2024-02-01'")
+    # 10 RENDER burnt by CustX on Feb 1 (at 7 USD) + 20 paid by CustY on Feb 2 (at 8 USD).
+    assert (rev["amount"], rev["amount_usd"], rev["payments"], rev["payers"]) == (30, 230, 2, 2)
+
+
 async def test_legacy_escrow_18_decimals_exact_and_label_validity(conn: asyncpg.Connection) -> None:
     await populate(conn)
     rev = await _one(conn, "select amount, amount_usd from analytics.monthly_revenue where month = '2024-03-01'")
