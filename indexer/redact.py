@@ -35,9 +35,20 @@ def redact_url(url: str) -> str:
     return shown + ("/…" if rest else "")
 
 
+# Punctuation that ends a sentence or a clause after a URL ("failed on http://h:8545: …"):
+# not part of the URL, and kept out of urlsplit, which would read "8545:" as a bad port.
+_TRAILING = ".,;:!?)]}"
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    url = match.group(0)
+    stripped = url.rstrip(_TRAILING)
+    return redact_url(stripped) + url[len(stripped) :]
+
+
 def redact_text(text: str) -> str:
     """Replace every URL or DSN inside ``text`` by its redacted form."""
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    return _URL_IN_TEXT.sub(_redact_match, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -52,3 +52,16 @@ def test_unreachable_database_is_a_clear_error_without_password(tmp_path: Path) 
     assert "cannot connect to postgresql://127.0.0.1:1/…" in out.stderr
     assert "hunter2" not in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [(["--workers", "-1"], "--workers"), (["--workers", "0"], "--workers")])
+def test_api_refuses_bad_flags_with_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    done = _cli("api", *args, data_dir=tmp_path / "d")
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_api_on_a_database_never_migrated_says_so(tmp_path: Path, empty_db_url: str) -> None:
+    done = _cli("api", "--port", "1", data_dir=tmp_path / "d", env={"DEPIN_DATABASE_URL": empty_db_url})
+    assert done.returncode == 1, done.stderr
+    assert "depin-indexer migrate" in done.stderr and "Traceback" not in done.stderr, done.stderr

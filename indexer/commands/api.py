@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import tempfile
 from urllib.parse import urlsplit, urlunsplit
 
 from indexer.api.environment import ENV_DSN, ENV_SETTINGS
-from indexer.errors import ConfigError
-from indexer.store.database import database_url
+from indexer.errors import DatabaseError, UsageError
+from indexer.redact import redact_url
+from indexer.store.database import connect, database_url
 from schemas.config import Config
 
 
@@ -29,6 +31,25 @@ def reader_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"depin_reader@{host}", parts.path, parts.query, parts.fragment))
 
 
+async def check_schema(dsn: str) -> None:
+    """Fail with a clear message, before serving, when the API could not answer anything:
+    the database is unreachable, the reader role is missing, or nothing was migrated."""
+    try:
+        conn = await connect(dsn)
+    except DatabaseError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        raise DatabaseError(f"{exc}; run 'depin-indexer migrate' first (it creates the API's role)") from None
+    try:
+        missing = await conn.fetchval("select to_regclass('analytics.monthly_revenue') is null")
+    finally:
+        await conn.close()
+    if missing:
+        raise DatabaseError(
+            f"{redact_url(dsn)}: the database has no analytics views; run 'depin-indexer migrate' first"
+        )
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     # Imported here: the web stack is only needed by this command.
     import uvicorn
@@ -36,12 +57,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from indexer.api.app import create_app
 
     host = args.host or config.api.host
-    port = args.port or config.api.port
-    workers = args.workers or config.api.workers
+    port = config.api.port if args.port is None else args.port
+    workers = config.api.workers if args.workers is None else args.workers
     if workers < 1:
-        raise ConfigError("--workers: must be at least 1")
+        raise UsageError(f"--workers: must be 1 or more, got {workers}")
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port: must be a TCP port from 1 to 65535, got {port}")
     with database_url(config) as url:
         dsn = config.api.database_url or reader_url(url)
+        asyncio.run(check_schema(dsn))
         if workers == 1:
             app = create_app(dsn, statement_timeout_ms=config.api.statement_timeout_ms, pool_size=config.api.pool_size)
             uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -14,6 +16,7 @@ from indexer.store.writer import read_cursor
 from schemas.config import EvmChain
 from tests.chains.evm_scenario import JAN_2024, EvmScenario
 from tests.faults.proxy import dead_endpoint, fault_proxy
+from tests.processes import run_cli
 
 pytestmark = pytest.mark.anvil
 
@@ -178,3 +181,23 @@ async def test_faulty_endpoint_gives_the_same_table(anvil: str, conn: asyncpg.Co
             await client.close()
     assert seen.faults.get(fault, 0) >= 2
     assert await _stored(conn) == s.expected()
+
+
+def test_backfill_progress_shows_no_rate_before_it_can_be_measured(anvil: str, db_url: str, tmp_path: Path) -> None:
+    """The first progress line comes after one range; a rate over those milliseconds once
+    read "6,250,000,000,000 ev/s". Every rate shown must be one the machine can reach."""
+    s = EvmScenario(anvil)
+    token = s.deploy_token()
+    _traffic(s, rounds=2)
+    s.mine(3)
+    config = tmp_path / "depin.toml"
+    config.write_text(
+        f'[chains.polygon]\nkind = "evm"\nrpc = ["{anvil}"]\nchain_id = 137\nfinality = 2\n\n'
+        f'[[tokens]]\nchain = "polygon"\naddress = "{token}"\nsymbol = "RNDR"\ndecimals = 18\n'
+    )
+    done = run_cli(config, db_url, tmp_path, "backfill")
+    assert done.returncode == 0, done.stderr
+    progress = [line for line in done.stderr.splitlines() if "polygon: block " in line]
+    assert progress, done.stderr
+    rates = [float(m.group(1).replace(",", "")) for m in re.finditer(r"([\d,.]+) ev/s", done.stderr)]
+    assert all(rate < 10_000_000 for rate in rates), progress

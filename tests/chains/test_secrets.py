@@ -17,7 +17,8 @@ import pytest
 from tests.chains.evm_scenario import EvmScenario
 from tests.chains.test_evm_ingest import _traffic
 from tests.chains.test_service import _free_port, _wait_for
-from tests.faults.proxy import dead_endpoint
+from tests.faults.proxy import dead_endpoint, fault_proxy
+from tests.processes import run_cli
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,3 +103,30 @@ port = {api_port}
     for secret in SECRETS:
         leaks = [text[max(0, text.find(secret) - 200) : text.find(secret) + 50] for text in seen if secret in text]
         assert not leaks, f"{secret} leaked: {leaks[0]}"
+
+
+@pytest.mark.parametrize("path", ["", f"/v2/{SECRETS[1]}"])
+def test_an_endpoint_named_in_an_error_keeps_its_name_not_its_key(
+    plain_anvil: str, db_url: str, tmp_path: Path, path: str
+) -> None:
+    """An error names its endpoint, then a colon ("http://h:8545: eth_blockNumber failed …"):
+    the log shows which endpoint, never its key, and never "<unparseable url>"."""
+
+    def refuse(request: object, response: object) -> object:
+        for answer in response if isinstance(response, list) else [response]:  # type: ignore[attr-defined]
+            answer.pop("result", None)
+            answer["error"] = {"code": -32601, "message": "the method eth_blockNumber does not exist"}
+        return response
+
+    with fault_proxy(plain_anvil, rewrite=refuse) as (url, _log):
+        config = tmp_path / "depin.toml"
+        config.write_text(
+            f'[chains.polygon]\nkind = "evm"\nrpc = ["{url}{path}"]\nchain_id = 137\n\n'
+            '[[tokens]]\nchain = "polygon"\naddress = "0x61299774020da444af134c82fa83e3810b309991"\n'
+            'symbol = "RNDR"\ndecimals = 18\n'
+        )
+        done = run_cli(config, db_url, tmp_path, "backfill", timeout=60)
+    shown = url + ("/…" if path else "")
+    assert done.returncode == 1, done.stderr
+    assert f"{shown}: eth_blockNumber failed" in done.stderr, done.stderr
+    assert "<unparseable url>" not in done.stderr and SECRETS[1] not in done.stderr, done.stderr
