@@ -2,14 +2,17 @@
 
 It forwards each HTTP request to a real upstream (anvil, the local Solana server) and,
 when its plan says so, answers instead with a fault a real provider produces: 429 with
-Retry-After, 5xx, a timeout, a dropped connection, truncated or wrong-shaped JSON, or a
-head that lags behind. The plan is a function of the request number and the parsed body,
+Retry-After, 5xx, a timeout, a dropped connection, truncated or wrong-shaped JSON, -32603
+for every call of a request, a well-formed answer whose result is not the method's, a
+stall before the real answer, -32005 "more than 10000 results" (naming a range to use, as
+Infura does, with ``suggest_range``), or a head that lags behind. The plan is a function of the request number and the parsed body,
 so a test states exactly which request fails and how.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import socket
 import sys
 import threading
@@ -33,8 +36,32 @@ FAULTS = (
     "empty",
     "internal_error",
     "wrong_result",
-    "stall",
 )
+# Not a failure: the real answer, after a pause (a provider's cold cache or queue).
+DELAYS = ("stall",)
+
+
+class FaultDeck:
+    """A plan: about ``rate`` of requests get a fault, dealt from a reshuffled deck of
+    ``kinds``, so every kind comes up once in each run of ``len(kinds)`` faults however the
+    requests are ordered. ``skip_first`` leaves that many requests alone (start-up)."""
+
+    def __init__(self, seed: int, kinds: tuple[str, ...], rate: float = 0.1, skip_first: int = 0) -> None:
+        self.rng = random.Random(seed)
+        self.kinds = kinds
+        self.rate = rate
+        self.skip_first = skip_first
+        self.deck: list[str] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, number: int, _body: Any) -> str | None:
+        with self.lock:
+            if number < self.skip_first or self.rng.random() >= self.rate:
+                return None
+            if not self.deck:
+                self.deck = list(self.kinds)
+                self.rng.shuffle(self.deck)
+            return self.deck.pop()
 
 Plan = Callable[[int, Any], str | None]
 

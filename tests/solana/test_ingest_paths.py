@@ -21,7 +21,7 @@ from indexer.chains.solana import SolanaIngestor, TransactionsUnavailable
 from indexer.demo.solana_ledger import MintInfo, SolanaLedger
 from indexer.demo.solana_rpc import SolanaRpcServer
 from schemas.config import LabelConfig, SolanaChain
-from tests.faults.proxy import FAULTS, fault_proxy
+from tests.faults.proxy import DELAYS, FAULTS, FaultDeck, fault_proxy
 from tests.solana.scenario import World
 
 FlowKey = tuple[str, str, str | None, str | None, int]
@@ -267,9 +267,8 @@ async def test_faulty_endpoint_gives_the_same_table_as_a_clean_one(
     requests = 0
     for seed in (11, 12):
         await conn.execute("truncate core.flows, core.cursors, core.dirty_days")
-        rng = random.Random(seed)
         # Every kind of fault the proxy has, on a tenth of requests; never the first (start-up).
-        plan = lambda n, _body, rng=rng: rng.choice(FAULTS) if n > 0 and rng.random() < 0.1 else None  # noqa: E731
+        plan = FaultDeck(seed, FAULTS + DELAYS, skip_first=1)
         with fault_proxy(server.url, plan, retry_after=0.05, timeout_seconds=1.5) as (proxy, log):
             async with ingestor_for(proxy, world.tracked, labels, request_timeout=1.0, **small) as ingestor:
                 for _ in range(6):  # a run that gives up (too many faults in a row) is retried
@@ -284,7 +283,7 @@ async def test_faulty_endpoint_gives_the_same_table_as_a_clean_one(
         faults.update(log.faults)
         requests += log.requests
     print(f"{requests} requests, faults: {dict(faults)}")
-    assert sum(faults.values()) >= 30 and set(faults) == set(FAULTS), faults
+    assert sum(faults.values()) >= 30 and set(faults) == set(FAULTS + DELAYS), faults
 
 
 async def test_null_transactions_are_retried_never_skipped(conn: asyncpg.Connection) -> None:
