@@ -240,6 +240,9 @@ class RpcClient:
         stopped = asyncio.ensure_future(self.stop.wait())
         try:
             await asyncio.wait((work, stopped), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            work.cancel()  # the caller was cancelled: leave no request running behind it
+            raise
         finally:
             stopped.cancel()
         if work.done():
