@@ -58,7 +58,8 @@ async def ours(
     conn = await asyncpg.connect(db_url)
     await migrate(conn)
     config = SolanaChain(kind="solana", rpc=[url])
-    client = RpcClient("solana", [url], max_concurrency=config.max_concurrency)
+    # A stop event as backfill passes one: its waits are part of what users run.
+    client = RpcClient("solana", [url], max_concurrency=config.max_concurrency, stop=asyncio.Event())
     labels = [LabelConfig(network="io.net", chain="solana", address=replay_solana.WALLET, role="revenue")]
     ingestor = SolanaIngestor("solana", config, sorted(mints), labels, client)
     samples: list[tuple[int, float]] = []
