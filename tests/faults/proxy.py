@@ -63,6 +63,7 @@ class FaultDeck:
                 self.rng.shuffle(self.deck)
             return self.deck.pop()
 
+
 Plan = Callable[[int, Any], str | None]
 
 
