@@ -20,6 +20,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.chains.evm_config import evm_config
 from tests.faults.proxy import fault_proxy
 from tests.processes import ROOT, cli_env
 
@@ -29,27 +30,8 @@ STOP_WITHIN = 5.0  # seconds from the signal to the exit
 
 
 def _config(tmp: Path, url: str) -> Path:
-    path = tmp / "depin.toml"
-    path.write_text(
-        f"""
-[chains.polygon]
-kind = "evm"
-rpc = ["{url}"]
-chain_id = 137
-finality = 2
-
-[[tokens]]
-chain = "polygon"
-address = "0x61299774020da444af134c82fa83e3810b309991"
-symbol = "RNDR"
-decimals = 18
-
-[service]
-ingest_interval = 0.5
-metrics_port = 0
-"""
-    )
-    return path
+    service = {"ingest_interval": 0.5, "metrics_port": 0}
+    return evm_config(tmp, url, "0x61299774020da444af134c82fa83e3810b309991", finality=2, service=service)
 
 
 def _stop_and_time(proc: subprocess.Popen[bytes], sig: signal.Signals) -> float:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.chains.evm_config import evm_config
 from tests.chains.evm_scenario import EvmScenario
 from tests.processes import kills_then_rerun_equal_a_clean_run
 
@@ -17,24 +18,7 @@ PROGRESS = "select block from core.cursors where chain = 'polygon' and source = 
 
 
 def _config(tmp: Path, anvil: str, token: str) -> Path:
-    path = tmp / "depin.toml"
-    path.write_text(
-        f"""
-[chains.polygon]
-kind = "evm"
-rpc = ["{anvil}"]
-chain_id = 137
-finality = 2
-max_block_range = 2
-
-[[tokens]]
-chain = "polygon"
-address = "{token}"
-symbol = "RNDR"
-decimals = 18
-"""
-    )
-    return path
+    return evm_config(tmp, anvil, token, finality=2, max_block_range=2)
 
 
 async def test_kill_9_during_backfill_then_rerun_equals_clean_run(

@@ -14,6 +14,7 @@ from indexer.chains.evm import ChainMismatch, EvmIngestor, ReorgTooDeep
 from indexer.chains.rpc import RpcClient
 from indexer.store.writer import read_cursor
 from schemas.config import EvmChain
+from tests.chains.evm_config import evm_config
 from tests.chains.evm_scenario import JAN_2024, EvmScenario
 from tests.faults.proxy import dead_endpoint, fault_proxy
 from tests.processes import run_cli
@@ -190,12 +191,7 @@ def test_backfill_progress_shows_no_rate_before_it_can_be_measured(anvil: str, d
     token = s.deploy_token()
     _traffic(s, rounds=2)
     s.mine(3)
-    config = tmp_path / "depin.toml"
-    config.write_text(
-        f'[chains.polygon]\nkind = "evm"\nrpc = ["{anvil}"]\nchain_id = 137\nfinality = 2\n\n'
-        f'[[tokens]]\nchain = "polygon"\naddress = "{token}"\nsymbol = "RNDR"\ndecimals = 18\n'
-    )
-    done = run_cli(config, db_url, tmp_path, "backfill")
+    done = run_cli(evm_config(tmp_path, anvil, token, finality=2), db_url, tmp_path, "backfill")
     assert done.returncode == 0, done.stderr
     progress = [line for line in done.stderr.splitlines() if "polygon: block " in line]
     assert progress, done.stderr

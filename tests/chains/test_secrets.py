@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.chains.evm_config import evm_config
 from tests.chains.evm_scenario import EvmScenario
 from tests.chains.test_evm_ingest import _traffic
 from tests.chains.test_service import _free_port, _wait_for
@@ -119,12 +120,7 @@ def test_an_endpoint_named_in_an_error_keeps_its_name_not_its_key(
         return response
 
     with fault_proxy(plain_anvil, rewrite=refuse) as (url, _log):
-        config = tmp_path / "depin.toml"
-        config.write_text(
-            f'[chains.polygon]\nkind = "evm"\nrpc = ["{url}{path}"]\nchain_id = 137\n\n'
-            '[[tokens]]\nchain = "polygon"\naddress = "0x61299774020da444af134c82fa83e3810b309991"\n'
-            'symbol = "RNDR"\ndecimals = 18\n'
-        )
+        config = evm_config(tmp_path, url + path, "0x61299774020da444af134c82fa83e3810b309991")
         done = run_cli(config, db_url, tmp_path, "backfill", timeout=60)
     shown = url + ("/…" if path else "")
     assert done.returncode == 1, done.stderr

@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.chains.evm_config import evm_config
 from tests.chains.evm_scenario import EvmScenario
 from tests.chains.test_evm_ingest import _traffic
 
@@ -31,29 +32,8 @@ def _free_port() -> int:
 
 
 def _config(tmp: Path, anvil: str, token: str, metrics_port: int = 0, name: str = "depin.toml") -> Path:
-    path = tmp / name
-    path.write_text(
-        f"""
-[chains.polygon]
-kind = "evm"
-rpc = ["{anvil}"]
-chain_id = 137
-finality = 3
-max_block_range = 4
-
-[[tokens]]
-chain = "polygon"
-address = "{token}"
-symbol = "RNDR"
-decimals = 18
-
-[service]
-ingest_interval = 0.3
-refresh_interval = 1
-metrics_port = {metrics_port}
-"""
-    )
-    return path
+    service = {"ingest_interval": 0.3, "refresh_interval": 1, "metrics_port": metrics_port}
+    return evm_config(tmp, anvil, token, finality=3, max_block_range=4, service=service, name=name)
 
 
 def _run(config: Path, db_url: str, tmp: Path) -> subprocess.Popen[bytes]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.chains.evm_config import evm_config
 from tests.chains.evm_scenario import EvmScenario
 from tests.chains.test_evm_ingest import _traffic
 from tests.processes import run_cli
@@ -24,26 +25,7 @@ async def test_verify_reports_gaps_as_ranges_and_repair_restores_the_table(
     _traffic(s, rounds=3)
     s.mine(3)
     escrow = s.accounts[4]
-    config = tmp_path / "depin.toml"
-    config.write_text(f"""
-[chains.polygon]
-kind = "evm"
-rpc = ["{anvil}"]
-chain_id = 137
-finality = 2
-
-[[tokens]]
-chain = "polygon"
-address = "{token}"
-symbol = "RNDR"
-decimals = 18
-
-[[labels]]
-network = "render"
-chain = "polygon"
-address = "{escrow}"
-role = "revenue"
-""")
+    config = evm_config(tmp_path, anvil, token, finality=2, labels=[("render", escrow, "revenue")])
     assert run_cli(config, db_url, tmp_path, "backfill").returncode == 0
     ok = run_cli(config, db_url, tmp_path, "verify")
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -90,27 +72,8 @@ async def test_repair_keeps_the_native_coin_flows_of_the_repaired_blocks(
     block = s.w3.eth.wait_for_transaction_receipt(pay)["blockNumber"]
     assert s.w3.eth.wait_for_transaction_receipt(coin)["blockNumber"] == block
     s.mine(3)
-    config = tmp_path / "depin.toml"
-    config.write_text(f"""
-[chains.polygon]
-kind = "evm"
-rpc = ["{anvil}"]
-chain_id = 137
-finality = 2
-native_symbol = "POL"
-
-[[tokens]]
-chain = "polygon"
-address = "{token}"
-symbol = "RNDR"
-decimals = 18
-
-[[labels]]
-network = "render"
-chain = "polygon"
-address = "{escrow}"
-role = "revenue"
-""")
+    labels = [("render", escrow, "revenue")]
+    config = evm_config(tmp_path, anvil, token, finality=2, native_symbol="POL", labels=labels)
     assert run_cli(config, db_url, tmp_path, "backfill").returncode == 0
     conn = await asyncpg.connect(db_url)
     try:

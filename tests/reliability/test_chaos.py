@@ -20,6 +20,7 @@ import asyncpg
 import pytest
 
 from indexer.demo.solana_rpc import SolanaRpcServer
+from tests.chains.evm_config import evm_config
 from tests.chains.evm_oracle import chain_flows, differences, stored_flows
 from tests.chains.evm_scenario import EvmScenario
 from tests.faults.proxy import fault_proxy
@@ -41,24 +42,7 @@ UNIQUE = "select count(*) = count(distinct (chain, tx, idx)) from core.flows"
 
 
 def _evm_config(tmp: Path, url: str, token: str) -> Path:
-    path = tmp / "depin.toml"
-    path.write_text(
-        f"""
-[chains.polygon]
-kind = "evm"
-rpc = ["{url}"]
-chain_id = 137
-finality = 2
-max_block_range = 2
-
-[[tokens]]
-chain = "polygon"
-address = "{token}"
-symbol = "RNDR"
-decimals = 18
-"""
-    )
-    return path
+    return evm_config(tmp, url, token, finality=2, max_block_range=2)
 
 
 async def _kill_then_finish(config: Path, db_url: str, tmp: Path, progress: str, seed: int) -> int:

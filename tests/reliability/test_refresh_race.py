@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 
 from indexer.figures.refresh import refresh_all
+from tests.chains.evm_config import evm_config
 from tests.chains.evm_scenario import EvmScenario
 from tests.chains.test_service import _run, _wait_for
 from tests.reliability.test_reorg_soak import _drain
@@ -43,42 +44,9 @@ for each row execute function slow_cursor_commit();
 
 
 def _config(tmp: Path, anvil: str, token: str, escrow: str) -> Path:
-    path = tmp / "depin.toml"
-    path.write_text(
-        f"""
-[chains.polygon]
-kind = "evm"
-rpc = ["{anvil}"]
-chain_id = 137
-finality = 2
-max_block_range = 2
-
-[[tokens]]
-chain = "polygon"
-address = "{token}"
-symbol = "RNDR"
-decimals = 18
-stablecoin = true
-
-[[labels]]
-network = "render"
-chain = "polygon"
-address = "{escrow}"
-role = "revenue"
-
-[[labels]]
-network = "render"
-chain = "polygon"
-address = "{escrow}"
-role = "rewards"
-
-[service]
-ingest_interval = 0.2
-refresh_interval = 0.2
-metrics_port = 0
-"""
-    )
-    return path
+    labels = [("render", escrow, "revenue"), ("render", escrow, "rewards")]
+    service = {"ingest_interval": 0.2, "refresh_interval": 0.2, "metrics_port": 0}
+    return evm_config(tmp, anvil, token, finality=2, max_block_range=2, stablecoin=True, labels=labels, service=service)
 
 
 async def _views(conn: asyncpg.Connection) -> dict[str, list[tuple[object, ...]]]:

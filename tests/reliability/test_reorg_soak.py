@@ -26,6 +26,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.chains.evm_config import evm_config
 from tests.chains.evm_scenario import EvmScenario
 from tests.chains.test_evm_ingest import _stored
 from tests.chains.test_service import _run, _wait_for
@@ -39,29 +40,8 @@ PAUSE_WHILE_REWRITING = os.environ.get("REORG_SOAK_PAUSE", "0") == "1"
 
 
 def _config(tmp: Path, anvil: str, token: str) -> Path:
-    path = tmp / "depin.toml"
-    path.write_text(
-        f"""
-[chains.polygon]
-kind = "evm"
-rpc = ["{anvil}"]
-chain_id = 137
-finality = 64
-max_block_range = 4
-
-[[tokens]]
-chain = "polygon"
-address = "{token}"
-symbol = "RNDR"
-decimals = 18
-
-[service]
-ingest_interval = 0.3
-refresh_interval = 5
-metrics_port = 0
-"""
-    )
-    return path
+    service = {"ingest_interval": 0.3, "refresh_interval": 5, "metrics_port": 0}
+    return evm_config(tmp, anvil, token, finality=64, max_block_range=4, service=service)
 
 
 def _random_blocks(s: EvmScenario, rng: random.Random, blocks: int, *, empty_ok: bool) -> None:
