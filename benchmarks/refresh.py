@@ -162,9 +162,7 @@ async def main(years: int, per_day: int) -> None:
         for _ in range(2):
             for url, samples in ((short_url, short), (long_url, long)):
                 conn = await asyncpg.connect(url)
-                await conn.execute(
-                    "insert into core.dirty_days values ('chain', $1) on conflict do nothing", END + timedelta(days=1)
-                )
+                await conn.execute("select core.mark_dirty(array['chain'], array[$1::date])", END + timedelta(days=1))
                 await conn.close()
                 samples.append(await timed_refresh(url))
         s, lg = statistics.median(short), statistics.median(long)

@@ -110,3 +110,17 @@ async def f(conn, sql, view):
     assert violations(good, "sample.py") == []
     unreasoned = 'q = f"select * from analytics.{view}"  # sql-ok:\n'
     assert violations(unreasoned, "sample.py"), "an opt-out needs a reason"
+
+
+def test_every_dirty_mark_goes_through_core_mark_dirty() -> None:
+    """The mark must lock until commit (or a concurrent refresh loses it): only
+    core.mark_dirty writes core.dirty_days, so no statement can mark the old way."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in (*CHECKED, "sql/queries")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in (".py", ".sql")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"insert\s+into\s+core\.dirty_days", line, re.IGNORECASE)
+    ]
+    assert not offenders, f"dirty days marked without core.mark_dirty: {offenders}"

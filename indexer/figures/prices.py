@@ -82,10 +82,8 @@ async def import_prices(conn: asyncpg.Connection, rows: list[tuple[date, str, De
             rows,
         )
         await conn.execute(
-            "insert into core.dirty_days (chain, day) "
-            "select distinct t.chain, p.day from unnest($1::date[], $2::text[]) p(day, symbol) "
-            "join core.tokens t on t.symbol = p.symbol "
-            "on conflict (chain, day) do update set marked_at = now()",
+            "select core.mark_dirty(array_agg(t.chain), array_agg(p.day)) "
+            "from unnest($1::date[], $2::text[]) p(day, symbol) join core.tokens t on t.symbol = p.symbol",
             [r[0] for r in rows],
             [r[1] for r in rows],
         )

@@ -88,30 +88,38 @@ async def sync_reference(conn: asyncpg.Connection, config: Config) -> ReferenceC
             )
             # Profitability is monthly: one dirty day per (chain, month) with earnings
             # makes the refresh recompute every month that has any.
-            status = await conn.execute(
-                "insert into core.dirty_days (chain, day) "
+            changes.days_marked += await conn.fetchval(
+                "select core.mark_dirty(array_agg(chain), array_agg(day)) from ("
                 "select distinct on (chain, date_trunc('month', day)) chain, day from rollup.earnings_daily "
-                "order by chain, date_trunc('month', day), day "
-                "on conflict (chain, day) do update set marked_at = now()"
+                "order by chain, date_trunc('month', day), day) d"
             )
-            changes.days_marked += int(status.rsplit(" ", 1)[1])
     return changes
 
 
-# Locks an existing mark until commit, so a concurrent refresh skips it (writer.py).
-_MARKED = " on conflict (chain, day) do update set marked_at = now()"
-_MARK_PREFIX = "insert into core.dirty_days (chain, day) select distinct chain, (block_time at time zone 'UTC')::date "
+# Each marks its days through core.mark_dirty (sql/migrations/0050_mark_dirty.sql).
 # Days with any flow of a token (its symbol or decimals changed).
-_MARK_TOKEN = _MARK_PREFIX + "from core.flows where chain = $1 and token = $2" + _MARKED
+_MARK_TOKEN = """
+select core.mark_dirty(array_agg(chain), array_agg(day)) from (
+    select distinct chain, (block_time at time zone 'UTC')::date as day
+    from core.flows where chain = $1 and token = $2
+) d
+"""
 # Days with mints or burns of a token (a burn_revenue / mint_rewards label changed).
-_MARK_TOKEN_ROLE = (
-    _MARK_PREFIX + "from core.flows where chain = $1 and token = $2 and (src is null or dst is null)" + _MARKED
-)
+_MARK_TOKEN_ROLE = """
+select core.mark_dirty(array_agg(chain), array_agg(day)) from (
+    select distinct chain, (block_time at time zone 'UTC')::date as day
+    from core.flows where chain = $1 and token = $2 and (src is null or dst is null)
+) d
+"""
 # Days with a flow to or from an address (a revenue / rewards label changed).
-_MARK_ADDRESS = _MARK_PREFIX + "from core.flows where chain = $1 and (src = $2 or dst = $2)" + _MARKED
+_MARK_ADDRESS = """
+select core.mark_dirty(array_agg(chain), array_agg(day)) from (
+    select distinct chain, (block_time at time zone 'UTC')::date as day
+    from core.flows where chain = $1 and (src = $2 or dst = $2)
+) d
+"""
 
 
 async def _mark(conn: asyncpg.Connection, query: str, chain: str, value: str) -> int:
     """Run one of the _MARK_* statements; returns how many (chain, day) pairs became dirty."""
-    status = await conn.execute(query, chain, value)
-    return int(status.rsplit(" ", 1)[1])
+    return int(await conn.fetchval(query, chain, value))

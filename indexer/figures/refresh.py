@@ -92,8 +92,7 @@ async def _update_first_days(conn: asyncpg.Connection, sql: dict[str, str], node
 async def refresh_all(conn: asyncpg.Connection) -> RefreshStats:
     """Mark every (chain, day) with flows dirty and refresh: a full recompute (slow; for repairs)."""
     await conn.execute(
-        "insert into core.dirty_days (chain, day) "
-        "select distinct chain, (block_time at time zone 'UTC')::date from core.flows "
-        "on conflict (chain, day) do update set marked_at = now()"
+        "select core.mark_dirty(array_agg(chain), array_agg(day)) "
+        "from (select distinct chain, (block_time at time zone 'UTC')::date as day from core.flows) d"
     )
     return await refresh(conn)

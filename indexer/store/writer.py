@@ -69,13 +69,11 @@ from flows_staging
 # exists, the same INSERT with ON CONFLICT DO NOTHING.
 _MOVE_SKIPPING_DUPLICATES = _MOVE + "on conflict do nothing"
 
-# DO UPDATE, not DO NOTHING: the update locks an existing row until this batch commits,
-# so a refresh running meanwhile skips it (take_dirty: FOR UPDATE SKIP LOCKED) instead of
-# taking the mark and recomputing the day without this batch's flows. Every statement
-# that marks days dirty does the same.
+# core.mark_dirty locks an existing mark until this batch commits, so a refresh running
+# meanwhile skips it instead of recomputing the day without this batch's flows
+# (sql/migrations/0050_mark_dirty.sql). Every statement here that marks days uses it.
 _MARK_DIRTY = """
-insert into core.dirty_days (chain, day) select $1, unnest($2::date[])
-on conflict (chain, day) do update set marked_at = now()
+select core.mark_dirty(array_agg($1::text), array_agg(d)) from unnest($2::date[]) as d
 """
 
 _UPSERT_BLOCKS = """
@@ -290,12 +288,8 @@ _DELETE_BY_TX = """
 with gone as (
     delete from core.flows where chain = $1 and tx = any($2::text[])
     returning block_time
-), days as (
-    insert into core.dirty_days (chain, day)
-    select distinct $1, (block_time at time zone 'UTC')::date from gone
-    on conflict (chain, day) do update set marked_at = now()
 )
-select count(*) from gone
+select count(*), core.mark_dirty(array_agg($1::text), array_agg((block_time at time zone 'UTC')::date)) from gone
 """
 
 _MAX_BLOCK = 2**63 - 1
@@ -308,12 +302,8 @@ with gone as (
     delete from core.flows
     where chain = $1 and block between $2 and $3 and block_time between $4 and $5
     returning block_time
-), days as (
-    insert into core.dirty_days (chain, day)
-    select distinct $1, (block_time at time zone 'UTC')::date from gone
-    on conflict (chain, day) do update set marked_at = now()
 )
-select count(*) from gone
+select count(*), core.mark_dirty(array_agg($1::text), array_agg((block_time at time zone 'UTC')::date)) from gone
 """
 
 
@@ -324,12 +314,8 @@ with gone as (
     where u.chain = $1 and u.signature = any($2::text[])
       and f.chain = $1 and f.tx = u.signature and f.block = u.slot
     returning f.block_time
-), days as (
-    insert into core.dirty_days (chain, day)
-    select distinct $1, (block_time at time zone 'UTC')::date from gone
-    on conflict (chain, day) do update set marked_at = now()
 )
-select count(*) from gone
+select count(*), core.mark_dirty(array_agg($1::text), array_agg((block_time at time zone 'UTC')::date)) from gone
 """
 
 
