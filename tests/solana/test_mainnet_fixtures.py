@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from solders.rpc.responses import GetTransactionResp
 
+from indexer.chains import shapes
 from indexer.decode.columns import FlowColumns
 from indexer.decode.solana import NATIVE_MINT, SolanaDecodeMismatch, decode_transactions
 
@@ -39,6 +40,17 @@ def test_fixtures_are_real_responses_solders_can_parse() -> None:
         parsed = GetTransactionResp.from_json(text)
         assert parsed.value is not None
         assert str(parsed.value.transaction.transaction.signatures[0]) == path.stem  # type: ignore[union-attr]
+
+
+def test_the_rpc_clients_shape_check_accepts_every_real_answer() -> None:
+    """The client retries a getTransaction result of the wrong shape; a real mainnet answer
+    must never be taken for one (it would be retried until the run gives up)."""
+    paths = sorted(FIXTURES.glob("*.json"))
+    assert len(paths) == 5
+    for path in paths:
+        result = json.loads(path.read_text())["result"]
+        assert shapes.problem("getTransaction", result) is None, path.name
+    assert shapes.problem("getTransaction", {"unexpected": "shape"}) is not None
 
 
 def test_token_2022_transfers_inside_a_cpi() -> None:
