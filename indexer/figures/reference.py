@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from indexer.store.locks import lock_for_transaction
 from schemas.config import Config, EvmChain
 
 _DEFAULT_WATTS = Decimal(450)
@@ -39,6 +40,9 @@ async def sync_reference(conn: asyncpg.Connection, config: Config) -> ReferenceC
     """Make core.tokens, core.labels and core.assumptions equal the config; mark affected days dirty."""
     changes = ReferenceChanges()
     async with conn.transaction():
+        # Replicas started together each mirror the config: one at a time, so the later
+        # ones see the rows the first wrote and find nothing to change.
+        await lock_for_transaction(conn, "reference")
         tokens = desired_tokens(config)
         current_tokens = {
             (r["chain"], r["address"], r["symbol"], r["decimals"], r["stablecoin"])

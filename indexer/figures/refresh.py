@@ -16,9 +16,9 @@ from datetime import date
 
 import asyncpg
 
+from indexer.store.locks import lock_for_transaction
 from indexer.store.sqlfiles import queries
 
-_LOCK = "refresh"
 
 
 @dataclass
@@ -38,7 +38,7 @@ async def refresh(conn: asyncpg.Connection) -> RefreshStats:
     stats = RefreshStats()
     async with conn.transaction():
         # One refresher at a time (the service takes the same lock around its job).
-        await conn.execute("select pg_advisory_xact_lock(hashtext('depin-indexer:refresh-tx'))")
+        await lock_for_transaction(conn, "refresh-tx")
         dirty = await conn.fetch(sql["take_dirty"])
         if not dirty:
             stats.seconds = time.perf_counter() - started

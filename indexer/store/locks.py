@@ -13,3 +13,8 @@ async def try_lock_job(conn: asyncpg.Connection, job: str) -> bool:
 async def unlock_job(conn: asyncpg.Connection, job: str) -> None:
     """Release a lock taken with :func:`try_lock_job`."""
     await conn.execute("select pg_advisory_unlock(hashtext('depin-indexer:' || $1))", job)
+
+
+async def lock_for_transaction(conn: asyncpg.Connection, job: str) -> None:
+    """Wait for the lock of ``job`` and hold it until the current transaction ends."""
+    await conn.execute("select pg_advisory_xact_lock(hashtext('depin-indexer:' || $1))", job)

@@ -125,6 +125,8 @@ async def test_two_replicas_never_index_a_chain_at_once(anvil: str, db_url: str,
             holders.update(r["pid"] for r in rows)
             _traffic(s, rounds=1, seed=len(holders)) if _ % 10 == 0 else None
             await asyncio.sleep(0.05)
+        for proc in (a, b):
+            assert proc.poll() is None, f"a replica ended: {proc.communicate()[1].decode()[-3000:]}"
         # Kill one replica: the other must carry on alone.
         a.kill()
         a.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -216,6 +217,23 @@ async def test_relabelling_marks_days_dirty_and_changes_the_figures(conn: asyncp
     await refresh(conn)
     assert await conn.fetchval("select count(*) from analytics.node_earnings_monthly where network = 'aioz'") == 0
     assert await conn.fetchval("select count(*) from analytics.monthly_revenue where network = 'aioz'") == 1
+
+
+async def test_replicas_starting_at_once_sync_the_reference_tables_without_a_conflict(db_url: str) -> None:
+    # Every `run` replica mirrors the config at start-up; started together (as a deployment
+    # does), they must not trip over each other's rows.
+    conns = [await asyncpg.connect(db_url) for _ in range(4)]
+    try:
+        for attempt in range(5):
+            await conns[0].execute("delete from core.tokens; delete from core.labels; delete from core.assumptions")
+            results = await asyncio.gather(*(sync_reference(c, config()) for c in conns), return_exceptions=True)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            assert not failures, f"attempt {attempt}: concurrent syncs failed: {failures!r}"
+            assert sum(r.tokens_changed > 0 for r in results) == 1, "exactly one sync wrote the tokens"
+        assert await conns[0].fetchval("select count(*) from core.tokens") == 5
+    finally:
+        for c in conns:
+            await c.close()
 
 
 async def test_lineage_lists_the_flows_behind_a_figure(conn: asyncpg.Connection) -> None:
