@@ -20,7 +20,6 @@ from indexer.store.locks import lock_for_transaction
 from indexer.store.sqlfiles import queries
 
 
-
 @dataclass
 class RefreshStats:
     """What a refresh recomputed."""
