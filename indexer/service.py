@@ -30,6 +30,7 @@ from indexer.chains.rpc import RpcClient
 from indexer.errors import Interrupted, UsageError
 from indexer.signals import STOP_SIGNALS
 from indexer.store.locks import try_lock_job, unlock_job
+from indexer.store.sqlfiles import queries
 from schemas.config import Config
 
 log = logging.getLogger(__name__)
@@ -223,22 +224,7 @@ class Service:
 async def _record_status(
     conn: asyncpg.Connection, chain: str, head: int | None, final: int | None, error: str | None
 ) -> None:
-    await conn.execute(
-        """
-        insert into core.chain_status as s (chain, head, final_head, observed_at, last_success_at, last_error)
-        values ($1, $2, $3, now(), case when $4::text is null then now() end, $4)
-        on conflict (chain) do update set
-            head = coalesce(excluded.head, s.head),
-            final_head = coalesce(excluded.final_head, s.final_head),
-            observed_at = now(),
-            last_success_at = coalesce(excluded.last_success_at, s.last_success_at),
-            last_error = excluded.last_error
-        """,
-        chain,
-        head,
-        final,
-        error,
-    )
+    await conn.execute(queries("service")["record_status"], chain, head, final, error)
 
 
 def _now():  # type: ignore[no-untyped-def]

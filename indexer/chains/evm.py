@@ -29,10 +29,12 @@ from indexer.chains.stats import SyncStats
 from indexer.decode import evm as evm_decode
 from indexer.decode.columns import FlowColumns
 from indexer.errors import DepinError
+from indexer.store.sqlfiles import queries
 from indexer.store.writer import BlockRow, Checkpoint, read_cursor, rewind, write_batch
 from schemas.config import EvmChain
 
 log = logging.getLogger(__name__)
+_SQL = queries("chains")
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 
@@ -447,17 +449,13 @@ class EvmIngestor:
             if row[0] == prev[0] + 1 and row[2] != prev[1]:
                 raise InconsistentResponse(f"{self.name}: blocks {prev[0]} and {row[0]} do not link (a reorg)")
         if rows[0][0] == lo:
-            below = await conn.fetchval(
-                "select hash from core.blocks where chain = $1 and number = $2", self.name, lo - 1
-            )
+            below = await conn.fetchval(_SQL["stored_block_hash"], self.name, lo - 1)
             if below is not None and rows[0][2] != below:
                 raise InconsistentResponse(f"{self.name}: block {lo} does not extend the stored block {lo - 1}")
 
     async def _handle_reorg(self, conn: asyncpg.Connection, final: int) -> tuple[int, int]:
         """Compare the stored tip with the chain; rewind to the fork point if they differ."""
-        stored = await conn.fetch(
-            "select number, hash from core.blocks where chain = $1 order by number desc", self.name
-        )
+        stored = await conn.fetch(_SQL["stored_blocks"], self.name)
         if not stored:
             return 0, 0
         tip_number, tip_hash = stored[0]["number"], stored[0]["hash"]

@@ -41,10 +41,12 @@ from indexer.chains.stats import SyncStats
 from indexer.decode import solana as solana_decode
 from indexer.decode.columns import FlowColumns
 from indexer.errors import DepinError
+from indexer.store.sqlfiles import queries
 from indexer.store.writer import Checkpoint, read_cursor, settle_transactions, write_batch
 from schemas.config import LabelConfig, SolanaChain
 
 log = logging.getLogger(__name__)
+_SQL = queries("chains")
 
 TOKEN_PROGRAMS = (
     "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
@@ -251,10 +253,10 @@ class SolanaIngestor:
         (its fork was dropped; it may have landed again elsewhere and is then re-listed
         and stored anew by this run), or if it now shows an error.
         """
-        rows = await conn.fetch("select signature, slot from core.unfinalised_transactions where chain = $1", self.name)
+        rows = await conn.fetch(_SQL["unfinalised_transactions"], self.name)
         if not rows:
             return
-        gone: list[str] = []
+        gone: list[tuple[str, int]] = []
         final: list[str] = []
         for start in range(0, len(rows), STATUS_BATCH):
             part = rows[start : start + STATUS_BATCH]
@@ -264,19 +266,15 @@ class SolanaIngestor:
             )
             for row, status in zip(part, _statuses(answer, len(part)), strict=True):
                 if status is None or status.get("slot") != row["slot"] or status.get("err") is not None:
-                    gone.append(row["signature"])
+                    gone.append((row["signature"], row["slot"]))
                 elif status.get("confirmationStatus") == "finalized" or row["slot"] <= stats.final_head:
                     final.append(row["signature"])
         if not gone and not final:
             return
         restart = []
         if gone:
-            vanished = set(gone)
-            walks = await conn.fetch(
-                "select source, ref from core.cursors where chain = $1 and source like $2 and ref is not null",
-                self.name,
-                "%" + WALK,
-            )
+            vanished = {signature for signature, _ in gone}
+            walks = await conn.fetch(_SQL["interrupted_walks"], self.name, "%" + WALK)
             restart = [w["source"] for w in walks if vanished & set(w["ref"].split(":", 1))]
         deleted = await settle_transactions(conn, self.name, gone, final, restart)
         if gone:
@@ -287,7 +285,7 @@ class SolanaIngestor:
                 self.name,
                 len(gone),
                 deleted,
-                gone[0],
+                gone[0][0],
             )
 
     async def list_signatures(self, address: str, before: str | None, until: str | None) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 
 from indexer.errors import DepinError
+from indexer.store.sqlfiles import queries
 
 COLUMNS = ("day", "symbol", "usd")
 
@@ -75,16 +76,8 @@ def parse_prices(path: Path) -> list[tuple[date, str, Decimal]]:
 
 async def import_prices(conn: asyncpg.Connection, rows: list[tuple[date, str, Decimal]]) -> int:
     """Upsert prices and mark their (chain, day) pairs dirty, in one transaction."""
+    sql = queries("figures")
     async with conn.transaction():
-        await conn.executemany(
-            "insert into core.prices (day, symbol, usd) values ($1, $2, $3) "
-            "on conflict (day, symbol) do update set usd = excluded.usd",
-            rows,
-        )
-        await conn.execute(
-            "select core.mark_dirty(array_agg(t.chain), array_agg(p.day)) "
-            "from unnest($1::date[], $2::text[]) p(day, symbol) join core.tokens t on t.symbol = p.symbol",
-            [r[0] for r in rows],
-            [r[1] for r in rows],
-        )
+        await conn.executemany(sql["upsert_prices"], rows)
+        await conn.execute(sql["mark_price_days"], [r[0] for r in rows], [r[1] for r in rows])
     return len(rows)

@@ -90,8 +90,5 @@ async def _update_first_days(conn: asyncpg.Connection, sql: dict[str, str], node
 
 async def refresh_all(conn: asyncpg.Connection) -> RefreshStats:
     """Mark every (chain, day) with flows dirty and refresh: a full recompute (slow; for repairs)."""
-    await conn.execute(
-        "select core.mark_dirty(array_agg(chain), array_agg(day)) "
-        "from (select distinct chain, (block_time at time zone 'UTC')::date as day from core.flows) d"
-    )
+    await conn.execute(queries("figures")["mark_every_day"])
     return await refresh(conn)

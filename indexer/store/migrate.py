@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 
 from indexer.errors import MigrationError
-from indexer.store.sqlfiles import sql_root
+from indexer.store.sqlfiles import queries, sql_root
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # Any fixed number: only migrate takes this lock.
@@ -54,22 +54,11 @@ def discover(folder: Path | None = None) -> list[Migration]:
 async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[str]:
     """Bring the database up to date; return the names applied now (empty when current)."""
     migrations = discover() if migrations is None else migrations
-    await conn.execute("select pg_advisory_lock($1)", _LOCK_KEY)
+    sql = queries("migrate")
+    await conn.execute(sql["lock"], _LOCK_KEY)
     try:
-        await conn.execute(
-            """
-            create schema if not exists core;
-            create table if not exists core.schema_migrations (
-                version integer primary key,
-                name text not null,
-                checksum text not null,
-                applied_at timestamptz not null default now()
-            );
-            """
-        )
-        applied = {
-            r["version"]: r for r in await conn.fetch("select version, name, checksum from core.schema_migrations")
-        }
+        await conn.execute(sql["bootstrap"])
+        applied = {r["version"]: r for r in await conn.fetch(sql["applied"])}
         on_disk = {m.version: m for m in migrations}
         for version, row in sorted(applied.items()):
             mig = on_disk.get(version)
@@ -91,20 +80,11 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
             try:
                 async with conn.transaction():
                     await conn.execute(mig.sql)
-                    await conn.execute(
-                        "insert into core.schema_migrations (version, name, checksum) values ($1, $2, $3)",
-                        mig.version,
-                        mig.name,
-                        mig.checksum,
-                    )
+                    await conn.execute(sql["record"], mig.version, mig.name, mig.checksum)
             except asyncpg.PostgresError as exc:
                 raise MigrationError(f"migration {mig.name}.sql failed: {exc}") from exc
             done.append(mig.name)
-        # Idempotent upkeep that a clone or a restore of the database may have lost.
-        await conn.execute("select core.apply_database_grants()")
-        await conn.execute(
-            "select core.ensure_flow_partitions(now() - interval '1 month', now() + interval '3 months')"
-        )
+        await conn.execute(sql["upkeep"])
         return done
     finally:
-        await conn.execute("select pg_advisory_unlock($1)", _LOCK_KEY)
+        await conn.execute(sql["unlock"], _LOCK_KEY)

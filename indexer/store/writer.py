@@ -20,6 +20,7 @@ import asyncpg
 
 from indexer.decode.columns import STAGING_COLUMNS, FlowColumns
 from indexer.errors import CursorConflict
+from indexer.store.sqlfiles import queries
 
 log = logging.getLogger(__name__)
 _EPOCH = date(1970, 1, 1)
@@ -49,55 +50,7 @@ class WriteResult:
     blocks_stored: int
 
 
-# Text amounts and epoch seconds: cheap for the client to encode, exact, and cast by
-# the server in C (see FlowColumns.rows).
-_CREATE_STAGING = """
-create temporary table if not exists flows_staging (
-    block bigint, block_time bigint, tx text, idx integer,
-    token text, src text, dst text, amount text
-) on commit delete rows
-"""
-
-_MOVE = """
-insert into core.flows (chain, block, block_time, tx, idx, token, src, dst, amount)
-select $1, block, to_timestamp(block_time), tx, idx, token, src, dst, amount::numeric(78,0)
-from flows_staging
-"""
-# Speculative insertion (ON CONFLICT) costs a third of the insert rate, and a batch
-# rarely holds rows we already have (a replay after a crash, a Solana transaction reached
-# through two addresses). So: plain INSERT under a savepoint, and only if a duplicate
-# exists, the same INSERT with ON CONFLICT DO NOTHING.
-_MOVE_SKIPPING_DUPLICATES = _MOVE + "on conflict do nothing"
-
-# core.mark_dirty locks an existing mark until this batch commits, so a refresh running
-# meanwhile skips it instead of recomputing the day without this batch's flows
-# (sql/migrations/0050_mark_dirty.sql). Every statement here that marks days uses it.
-_MARK_DIRTY = """
-select core.mark_dirty(array_agg($1::text), array_agg(d)) from unnest($2::date[]) as d
-"""
-
-_UPSERT_BLOCKS = """
-insert into core.blocks (chain, number, hash, parent_hash, block_time)
-select $1, n, h, p, to_timestamp(t)
-from unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[]) as b(n, h, p, t)
-on conflict (chain, number) do update
-    set hash = excluded.hash, parent_hash = excluded.parent_hash, block_time = excluded.block_time
-"""
-
-_UPSERT_UNFINALISED = """
-insert into core.unfinalised_transactions (chain, signature, slot)
-select $1, s, n from unnest($2::text[], $3::bigint[]) as u(s, n)
-on conflict (chain, signature) do update set slot = excluded.slot
-"""
-
-_ADVANCE_CURSOR = """
-insert into core.cursors as c (chain, source, block, ref, updated_at)
-values ($1, $2, $3, $4, now())
-on conflict (chain, source) do update
-    set block = excluded.block, ref = excluded.ref, updated_at = now()
-    where c.block <= excluded.block
-returning block
-"""
+_SQL = queries("store")
 
 # Months whose partitions this process has seen exist; creating one is rare and takes
 # a lock on core.flows, so it happens in its own short transaction before the batch.
@@ -113,7 +66,7 @@ async def ensure_partitions(conn: asyncpg.Connection, times: Sequence[int]) -> N
     months = {(lo.year, lo.month), (hi.year, hi.month)}
     if months <= _known_months and (hi.year * 12 + hi.month) - (lo.year * 12 + lo.month) <= 1:
         return
-    await conn.execute("select core.ensure_flow_partitions($1, $2)", lo, hi)
+    await conn.execute(_SQL["ensure_partitions"], lo, hi)
     y, m = lo.year, lo.month
     while (y, m) <= (hi.year, hi.month):
         _known_months.add((y, m))
@@ -142,7 +95,7 @@ async def write_batch(
     step = _step or (lambda _name: None)
     await ensure_partitions(conn, flows.block_time)
     async with conn.transaction():
-        await conn.execute(_CREATE_STAGING)
+        await conn.execute(_SQL["create_staging"])
         step("staging")
         inserted = 0
         if len(flows):
@@ -150,36 +103,28 @@ async def write_batch(
             step("copy")
             try:
                 async with conn.transaction():  # a savepoint
-                    status = await conn.execute(_MOVE, flows.chain)
+                    status = await conn.execute(_SQL["move_flows"], flows.chain)
             except asyncpg.UniqueViolationError:
-                status = await conn.execute(_MOVE_SKIPPING_DUPLICATES, flows.chain)
+                status = await conn.execute(_SQL["move_flows_skipping_duplicates"], flows.chain)
             inserted = int(status.rsplit(" ", 1)[1])
             step("insert")
             # Every staged day, not only days of rows that were new: a superset is safe.
             days = [_EPOCH + timedelta(days=d) for d in flows.days()]
-            await conn.execute(_MARK_DIRTY, flows.chain, days)
+            await conn.execute(_SQL["mark_days_dirty"], flows.chain, days)
         step("dirty")
         if blocks:
             numbers, hashes, parents, times = zip(*blocks, strict=True)
-            await conn.execute(_UPSERT_BLOCKS, flows.chain, numbers, hashes, parents, times)
+            await conn.execute(_SQL["upsert_blocks"], flows.chain, numbers, hashes, parents, times)
         if forget_blocks_below is not None:
-            await conn.execute(
-                "delete from core.blocks where chain = $1 and number < $2",
-                flows.chain,
-                forget_blocks_below,
-            )
+            await conn.execute(_SQL["forget_blocks_below"], flows.chain, forget_blocks_below)
         if unfinalised:
             signatures, slots = zip(*unfinalised, strict=True)
-            await conn.execute(_UPSERT_UNFINALISED, flows.chain, signatures, slots)
+            await conn.execute(_SQL["upsert_unfinalised"], flows.chain, signatures, slots)
         step("blocks")
         for cp in checkpoints:
-            moved = await conn.fetchval(_ADVANCE_CURSOR, cp.chain, cp.source, cp.block, cp.ref)
+            moved = await conn.fetchval(_SQL["advance_cursor"], cp.chain, cp.source, cp.block, cp.ref)
             if moved is None:
-                current = await conn.fetchval(
-                    "select block from core.cursors where chain = $1 and source = $2",
-                    cp.chain,
-                    cp.source,
-                )
+                current = await conn.fetchval(_SQL["read_cursor"], cp.chain, cp.source)
                 raise CursorConflict(
                     f"{cp.chain}{'/' + cp.source if cp.source else ''}: cursor is at {current}, "
                     f"refusing to move it back to {cp.block}; is another indexer running?"
@@ -195,56 +140,42 @@ async def rewind(conn: asyncpg.Connection, chain: str, fork_block: int) -> int:
     rollups are recomputed, and every cursor of the chain above the fork comes back to it.
     """
     async with conn.transaction():
-        # Block times never decrease along a chain, so the first stored block above the
-        # fork bounds the flows to delete by time: only recent partitions are touched.
-        since = await conn.fetchval(
-            "select min(block_time) from core.blocks where chain = $1 and number > $2",
-            chain,
-            fork_block,
-        )
+        since = await conn.fetchval(_SQL["first_block_time_above"], chain, fork_block)
         if since is None:
             log.warning("%s: no stored block above %d; rewinding by a full scan", chain, fork_block)
-            since = datetime(1970, 1, 1, tzinfo=UTC)
+            since = _START_OF_TIME
         deleted = await _delete_flows(conn, chain, (fork_block + 1, _MAX_BLOCK), (since, _END_OF_TIME))
-        await conn.execute("delete from core.blocks where chain = $1 and number > $2", chain, fork_block)
-        await conn.execute(
-            "update core.cursors set block = $2, ref = null, updated_at = now() where chain = $1 and block > $2",
-            chain,
-            fork_block,
-        )
+        await conn.execute(_SQL["delete_blocks_above"], chain, fork_block)
+        await conn.execute(_SQL["rewind_cursors"], chain, fork_block)
     return int(deleted)
 
 
 async def settle_transactions(
     conn: asyncpg.Connection,
     chain: str,
-    gone: Sequence[str],
+    gone: Sequence[tuple[str, int]],
     final: Sequence[str],
     walks_to_restart: Sequence[str] = (),
 ) -> int:
     """Settle re-checked unfinalised Solana transactions; return flows deleted.
 
-    ``gone``: transactions the chain no longer has where they were (a dropped fork): their
-    flows go and their days become dirty. ``final``: finalized, no longer watched.
-    ``walks_to_restart``: sources of interrupted walks whose position named a gone
-    transaction (paging from an unknown signature returns nothing): they start over. One
-    transaction, so a crash leaves either the old state or the new one.
+    ``gone``: (signature, slot) of transactions the chain no longer has at the slot they
+    were stored at (a dropped fork): their flows at that slot go and their days become
+    dirty. ``final``: finalized, no longer watched. ``walks_to_restart``: sources of
+    interrupted walks whose position named a gone transaction (paging from an unknown
+    signature returns nothing): they start over. One transaction, so a crash leaves
+    either the old state or the new one.
     """
     async with conn.transaction():
         deleted = 0
         if gone:
-            deleted = int(await conn.fetchval(_DELETE_TRANSACTIONS, chain, list(gone)))
-        await conn.execute(
-            "delete from core.unfinalised_transactions where chain = $1 and signature = any($2::text[])",
-            chain,
-            [*gone, *final],
-        )
-        if walks_to_restart:
-            await conn.execute(
-                "update core.cursors set ref = null, updated_at = now() where chain = $1 and source = any($2::text[])",
-                chain,
-                list(walks_to_restart),
+            signatures, slots = (list(column) for column in zip(*gone, strict=True))
+            deleted = await _delete_flows(
+                conn, chain, (0, _MAX_BLOCK), (_START_OF_TIME, _END_OF_TIME), signatures, slots
             )
+        await conn.execute(_SQL["forget_unfinalised"], chain, [*(s for s, _ in gone), *final])
+        if walks_to_restart:
+            await conn.execute(_SQL["restart_walks"], chain, list(walks_to_restart))
     return deleted
 
 
@@ -279,54 +210,31 @@ async def replace_transactions(conn: asyncpg.Connection, flows: FlowColumns, txs
     """
     await ensure_partitions(conn, flows.block_time)
     async with conn.transaction():
-        deleted = int(await conn.fetchval(_DELETE_BY_TX, flows.chain, list(txs)))
+        everything = ((0, _MAX_BLOCK), (_START_OF_TIME, _END_OF_TIME))
+        deleted = await _delete_flows(conn, flows.chain, *everything, list(txs))
         result = await write_batch(conn, flows, [])
     return deleted, result.flows_inserted
 
 
-_DELETE_BY_TX = """
-with gone as (
-    delete from core.flows where chain = $1 and tx = any($2::text[])
-    returning block_time
-)
-select count(*), core.mark_dirty(array_agg($1::text), array_agg((block_time at time zone 'UTC')::date)) from gone
-"""
-
 _MAX_BLOCK = 2**63 - 1
+_START_OF_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
-
-# The one way flows leave core.flows: their days become dirty in the same statement, so
-# the rollups of those days are recomputed by the next refresh.
-_DELETE_FLOWS = """
-with gone as (
-    delete from core.flows
-    where chain = $1 and block between $2 and $3 and block_time between $4 and $5
-    returning block_time
-)
-select count(*), core.mark_dirty(array_agg($1::text), array_agg((block_time at time zone 'UTC')::date)) from gone
-"""
-
-
-_DELETE_TRANSACTIONS = """
-with gone as (
-    delete from core.flows f
-    using core.unfinalised_transactions u
-    where u.chain = $1 and u.signature = any($2::text[])
-      and f.chain = $1 and f.tx = u.signature and f.block = u.slot
-    returning f.block_time
-)
-select count(*), core.mark_dirty(array_agg($1::text), array_agg((block_time at time zone 'UTC')::date)) from gone
-"""
 
 
 async def _delete_flows(
-    conn: asyncpg.Connection, chain: str, blocks: tuple[int, int], times: tuple[datetime, datetime]
+    conn: asyncpg.Connection,
+    chain: str,
+    blocks: tuple[int, int],
+    times: tuple[datetime, datetime],
+    txs: list[str] | None = None,
+    slots: list[int] | None = None,
 ) -> int:
-    """Delete ``chain``'s flows in the block and time ranges (inclusive); return how many."""
-    return int(await conn.fetchval(_DELETE_FLOWS, chain, blocks[0], blocks[1], times[0], times[1]))
+    """Delete ``chain``'s flows in the block and time ranges (inclusive), only of ``txs``
+    (at ``slots``) if given, marking their days dirty; return how many went."""
+    return int(await conn.fetchval(_SQL["delete_flows"], chain, *blocks, *times, txs, slots))
 
 
 async def read_cursor(conn: asyncpg.Connection, chain: str, source: str = "") -> tuple[int, str | None] | None:
     """The stored (block, ref) of a cursor, or None when nothing was indexed yet."""
-    row = await conn.fetchrow("select block, ref from core.cursors where chain = $1 and source = $2", chain, source)
+    row = await conn.fetchrow(_SQL["read_cursor"], chain, source)
     return None if row is None else (row["block"], row["ref"])

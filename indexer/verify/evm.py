@@ -19,9 +19,11 @@ import asyncpg
 from indexer.chains.evm import EvmIngestor
 from indexer.chains.rpc import RpcError
 from indexer.decode.columns import FlowColumns
+from indexer.store.sqlfiles import queries
 from indexer.store.writer import read_cursor, replace_range
 
 log = logging.getLogger(__name__)
+_SQL = queries("verify")
 
 _BALANCE_OF = "0x70a08231"  # balanceOf(address)
 
@@ -75,12 +77,7 @@ class EvmVerifier:
     async def indexed(self, conn: asyncpg.Connection, token: str, address: str, lo: int, hi: int) -> int:
         """Net indexed flow into ``address`` in blocks lo+1..hi."""
         value = await conn.fetchval(
-            """
-            select coalesce(sum(case when dst = $3 then amount else 0 end), 0)
-                 - coalesce(sum(case when src = $3 then amount else 0 end), 0)
-            from core.flows
-            where chain = $1 and token = $2 and block > $4 and block <= $5 and (src = $3 or dst = $3)
-            """,
+            _SQL["net_flow"],
             self.chain,
             token,
             address,

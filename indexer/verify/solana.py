@@ -26,9 +26,11 @@ import asyncpg
 from indexer.chains.solana import SolanaIngestor
 from indexer.decode import solana as solana_decode
 from indexer.decode.columns import FlowColumns
+from indexer.store.sqlfiles import queries
 from indexer.store.writer import read_cursor, replace_transactions
 
 log = logging.getLogger(__name__)
+_SQL = queries("verify")
 
 Row = tuple[int, int, int, str, str | None, str | None, int]  # idx, slot, time, token, src, dst, amount
 
@@ -117,14 +119,7 @@ class SolanaVerifier:
                     fresh.amount[i],
                 )
             )
-        rows = await conn.fetch(
-            """
-            select tx, idx, block, extract(epoch from block_time)::bigint as t, token, src, dst, amount
-            from core.flows where chain = $1 and tx = any($2::text[])
-            """,
-            self.chain,
-            signatures,
-        )
+        rows = await conn.fetch(_SQL["flows_of_transactions"], self.chain, signatures)
         stored: dict[str, list[Row]] = {sig: [] for sig in signatures}
         for r in rows:
             stored[r["tx"]].append((r["idx"], r["block"], r["t"], r["token"], r["src"], r["dst"], int(r["amount"])))
@@ -141,12 +136,7 @@ class SolanaVerifier:
         """Stored transactions that no followed address lists any more."""
         out = []
         async with conn.transaction():
-            cursor = conn.cursor(
-                "select tx, min(block) as slot, count(*) as n from core.flows"
-                " where chain = $1 and block <= $2 group by tx",
-                self.chain,
-                horizon,
-            )
+            cursor = conn.cursor(_SQL["stored_transactions"], self.chain, horizon)
             async for r in cursor:
                 if r["tx"] not in listed:
                     out.append(SolanaMismatch(self.chain, r["tx"], r["slot"], "extra", 0, r["n"]))

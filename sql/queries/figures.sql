@@ -179,3 +179,18 @@ from (
     cross join (select watts, usd_per_kwh from core.assumptions where network = '*') d
     group by e.network, e.node, e.month, a.watts, a.usd_per_kwh, d.watts, d.usd_per_kwh
 ) p
+
+-- mark_every_day --
+-- A full recompute (refresh_all, for repairs): every (chain, day) with flows.
+select core.mark_dirty(array_agg(chain), array_agg(day))
+from (select distinct chain, (block_time at time zone 'UTC')::date as day from core.flows) d
+
+-- upsert_prices --
+insert into core.prices (day, symbol, usd) values ($1, $2, $3)
+on conflict (day, symbol) do update set usd = excluded.usd
+
+-- mark_price_days --
+-- $1/$2: the (day, symbol) pairs imported. Every chain with a token of that symbol has
+-- its day recomputed, whether or not it had flows that day (a superset is safe).
+select core.mark_dirty(array_agg(t.chain), array_agg(p.day))
+from unnest($1::date[], $2::text[]) p(day, symbol) join core.tokens t on t.symbol = p.symbol

@@ -30,9 +30,11 @@ def _run_child(url: str) -> subprocess.Popen[bytes]:
 
 async def _consistent(conn: asyncpg.Connection) -> int:
     """Flows present are exactly those at or below the cursor; returns the cursor."""
-    cursor = await conn.fetchval("select block from core.cursors where chain = 'polygon'")
-    flows = await conn.fetchval("select count(*) from core.flows")
-    top = await conn.fetchval("select coalesce(max(block), -1) from core.flows")
+    # One statement, one snapshot: the killed child's backend may still be committing.
+    cursor, flows, top = await conn.fetchrow(
+        "select (select block from core.cursors where chain = 'polygon'),"
+        " (select count(*) from core.flows), (select coalesce(max(block), -1) from core.flows)"
+    )
     expected = 0 if cursor is None else (cursor + 1) * 3
     assert flows == expected, f"cursor {cursor} but {flows} flows (expected {expected})"
     assert top == (-1 if cursor is None else cursor)
