@@ -70,7 +70,7 @@ def peak_rss_mb() -> float:
 
 def record_templates() -> tuple[list[tuple[str, float, Tx]], set[str]]:
     """Execute one transaction of each kind with the real programs; return (name, weight, record)."""
-    from indexer.demo.solana_ledger import SolanaLedger, create_associated_ix, transfer_checked_ix
+    from indexer.localchains.solana_ledger import SolanaLedger, create_associated_ix, transfer_checked_ix
 
     ledger = SolanaLedger(seed="benchmark")
     usdc, io, render, junk = (ledger.create_mint(d) for d in (6, 8, 8, 9))
@@ -85,7 +85,7 @@ def record_templates() -> tuple[list[tuple[str, float, Tx]], set[str]]:
     node_accounts = ledger.token_accounts(nodes, io)
     table = ledger.create_lookup_table(node_accounts)
     fresh = ledger.wallet("new-recipient", 0)
-    from indexer.demo.solana_ledger import associated_token_address
+    from indexer.localchains.solana_ledger import associated_token_address
 
     new_account = associated_token_address(fresh.pubkey(), usdc.address)
     create_and_pay = ledger.send(

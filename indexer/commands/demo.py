@@ -1,23 +1,39 @@
-"""``depin-indexer demo``: local chains, real transactions, real ingestors, figures, API."""
+"""``depin-indexer demo``: local chains, real transactions, real ingestors, figures, API.
+
+The demo and its local chains need the ``demo`` extra (solders, web3, matplotlib), which a
+production install leaves out: without it the command exits 2 naming the fix, before it
+starts anything.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import socket
 import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from indexer.commands.api import reader_url
+from indexer.errors import UsageError
 from schemas.config import Config
+
+if TYPE_CHECKING:  # the runner imports the demo extra: only for the type checker here
+    from indexer.demo.runner import DemoResult
+
+DEMO_REQUIRES = ("solders", "web3", "matplotlib")
+"""Top-level modules of the ``demo`` extra (``pip install 'depin-indexer[demo]'``)."""
+INSTALL_HINT = "pip install 'depin-indexer[demo]'"
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``demo`` and its options to the CLI."""
     p = sub.add_parser("demo", help="run the whole pipeline on local chains and show the figures")
     p.add_argument(
         "--keep",
@@ -34,7 +50,8 @@ def _money(value: object) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
 
-def print_summary(console: Console, result) -> None:  # type: ignore[no-untyped-def]
+def print_summary(console: Console, result: DemoResult) -> None:
+    """The four tables of the demo's figures."""
     table = Table(title="Monthly revenue (customer payments)")
     for column in ("network", "month", "token", "amount", "USD", "payments", "payers"):
         table.add_column(column, justify="right" if column not in ("network", "token") else "left")
@@ -97,8 +114,31 @@ def print_summary(console: Console, result) -> None:  # type: ignore[no-untyped-
     console.print(table)
 
 
+def missing_requirements() -> list[str]:
+    """The modules of the ``demo`` extra that are not installed."""
+    return [name for name in DEMO_REQUIRES if importlib.util.find_spec(name) is None]
+
+
+def _demo_extra_error(missing: list[str]) -> UsageError:
+    return UsageError(
+        f"the demo needs the 'demo' extra (not installed: {', '.join(missing)}); "
+        f"install it with: {INSTALL_HINT} (in a source checkout: pip install '.[demo]')"
+    )
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
-    from indexer.demo.runner import build, draw_chart
+    """Run the demo; exit 2 (:class:`UsageError`) if the ``demo`` extra is not installed."""
+    missing = missing_requirements()
+    if missing:
+        raise _demo_extra_error(missing)
+    try:
+        from indexer.demo.runner import build, draw_chart
+    except ModuleNotFoundError as exc:
+        # The extra is there but incomplete (a dependency of it is missing): name the
+        # module and the fix rather than a traceback. A module of ours missing is a bug.
+        if not exc.name or exc.name.partition(".")[0] in ("indexer", "schemas"):
+            raise
+        raise _demo_extra_error([exc.name]) from None
 
     console = Console()
     if not console.is_terminal:

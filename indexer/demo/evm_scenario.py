@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from web3 import Web3
 
-from indexer.demo.anvil import CONTRACTS
+from indexer.localchains.anvil import CONTRACTS
 
 DAY = 86_400
 _ids = itertools.count(1)
@@ -33,9 +33,11 @@ class LocalEvm:
         self.w3 = Web3()  # offline: only for ABI encoding
 
     def call(self, method: str, *params: Any) -> Any:
+        """One JSON-RPC call; its ``result``."""
         return self.batch([(method, list(params))])[0]
 
     def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """A JSON-RPC batch of ``(method, params)``; the results in order, raising on any error."""
         body = [{"jsonrpc": "2.0", "id": next(_ids), "method": m, "params": p} for m, p in calls]
         answers = {a["id"]: a for a in self.http.post(self.url, json=body).json()}
         out = []
@@ -47,6 +49,7 @@ class LocalEvm:
         return out
 
     def accounts(self) -> list[str]:
+        """The node's unlocked accounts, lowercase."""
         return [a.lower() for a in self.call("eth_accounts")]
 
     def fund(self, addresses: list[str], wei: int) -> None:
@@ -69,6 +72,7 @@ class LocalEvm:
                 raise RuntimeError(f"{len(failed)} demo transaction(s) failed, e.g. {failed[0]}")
 
     def deploy(self, name: str, *args: Any, sender: str) -> str:
+        """Deploy the compiled contract ``name`` (in ``contracts/``) from ``sender``; its address, lowercase."""
         artifact = json.loads((CONTRACTS / f"{name}.json").read_text())
         contract = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
         data = contract.constructor(*args).data_in_transaction
@@ -78,6 +82,7 @@ class LocalEvm:
         return str(receipt["contractAddress"]).lower()
 
     def close(self) -> None:
+        """Close the HTTP client."""
         self.http.close()
 
 

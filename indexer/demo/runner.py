@@ -24,13 +24,13 @@ from indexer.chains.evm import EvmIngestor
 from indexer.chains.rpc import RpcClient
 from indexer.chains.solana import SolanaIngestor
 from indexer.config import parse_config
-from indexer.demo.anvil import AnvilNode
 from indexer.demo.evm_scenario import DAY, EvmPlan, play_aioz, play_polygon
-from indexer.demo.solana_rpc import SolanaRpcServer
 from indexer.demo.solana_scenario import SolanaPlan, play_solana
 from indexer.figures.prices import import_prices
 from indexer.figures.reference import sync_reference
 from indexer.figures.refresh import refresh
+from indexer.localchains.anvil import AnvilNode
+from indexer.localchains.solana_rpc import SolanaRpcServer
 from indexer.store.embedded import EmbeddedPostgres, default_data_dir
 from indexer.store.migrate import migrate
 from schemas.config import Config, EvmChain

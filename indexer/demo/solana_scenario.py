@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from indexer.demo.solana_ledger import MintInfo, SolanaLedger, associated_token_address
+from indexer.localchains.solana_ledger import MintInfo, SolanaLedger, associated_token_address
 
 DAY = 86_400
 _PER_TX = 8  # payouts per transaction: well inside the transaction size limit

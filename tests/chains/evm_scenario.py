@@ -8,7 +8,7 @@ from typing import Any
 
 from web3 import HTTPProvider, Web3
 
-from indexer.demo.anvil import CONTRACTS as FIXTURES
+from indexer.localchains.anvil import CONTRACTS as FIXTURES
 
 ZERO = "0x" + "0" * 40
 JAN_2024 = 1_704_067_200

@@ -26,7 +26,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
-from indexer.demo.anvil import (  # noqa: F401  (re-exported for the tests)
+from indexer.localchains.anvil import (  # noqa: F401  (re-exported for the tests)
     BLOCK_GAS_LIMIT,
     CONTRACTS,
     GENESIS_TIMESTAMP,

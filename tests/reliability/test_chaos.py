@@ -19,7 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from indexer.demo.solana_rpc import SolanaRpcServer
+from indexer.localchains.solana_rpc import SolanaRpcServer
 from tests.chains.evm_config import evm_config
 from tests.chains.evm_oracle import chain_flows, differences, stored_flows
 from tests.chains.evm_scenario import EvmScenario

@@ -19,7 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from indexer.demo.solana_rpc import SolanaRpcServer
+from indexer.localchains.solana_rpc import SolanaRpcServer
 from tests.processes import start_cli
 from tests.solana.test_ingest_paths import Shop, stored
 

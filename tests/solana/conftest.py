@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from indexer.demo.solana_rpc import SolanaRpcServer
+from indexer.localchains.solana_rpc import SolanaRpcServer
 from tests.solana.scenario import World, build_world
 
 

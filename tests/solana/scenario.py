@@ -15,7 +15,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
 
-from indexer.demo.solana_ledger import (
+from indexer.localchains.solana_ledger import (
     ACCOUNT_SIZE,
     TOKEN_2022_PROGRAM_ID,
     MintInfo,

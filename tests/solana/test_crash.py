@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.demo.solana_rpc import SolanaRpcServer
+from indexer.localchains.solana_rpc import SolanaRpcServer
 from tests.processes import kills_then_rerun_equal_a_clean_run
 from tests.solana.cli_config import world_config
 from tests.solana.scenario import World

@@ -27,7 +27,7 @@ from indexer.decode.solana import (
     decode_transactions,
     missing_signatures,
 )
-from indexer.demo.solana_ledger import (
+from indexer.localchains.solana_ledger import (
     TOKEN_2022_PROGRAM_ID,
     SolanaLedger,
     transfer_checked_with_fee_ix,

@@ -16,7 +16,7 @@ from indexer.decode.solana import (
     decode_transactions,
     missing_signatures,
 )
-from indexer.demo.solana_rpc import SolanaRpcServer
+from indexer.localchains.solana_rpc import SolanaRpcServer
 from tests.solana.conftest import Rpc
 from tests.solana.scenario import NODES, World
 

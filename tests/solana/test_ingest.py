@@ -8,7 +8,7 @@ import asyncpg
 
 from indexer.chains.rpc import RpcClient
 from indexer.chains.solana import SolanaIngestor
-from indexer.demo.solana_rpc import SolanaRpcServer
+from indexer.localchains.solana_rpc import SolanaRpcServer
 from schemas.config import LabelConfig, SolanaChain
 from tests.solana.conftest import Rpc
 from tests.solana.scenario import World

@@ -18,8 +18,8 @@ from solders.pubkey import Pubkey
 
 from indexer.chains.rpc import RpcClient
 from indexer.chains.solana import SolanaIngestor, TransactionsUnavailable
-from indexer.demo.solana_ledger import MintInfo, SolanaLedger
-from indexer.demo.solana_rpc import SolanaRpcServer
+from indexer.localchains.solana_ledger import MintInfo, SolanaLedger
+from indexer.localchains.solana_rpc import SolanaRpcServer
 from schemas.config import LabelConfig, SolanaChain
 from tests.faults.proxy import DELAYS, FAULTS, FaultDeck, fault_proxy
 from tests.solana.scenario import World

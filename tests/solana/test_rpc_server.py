@@ -23,8 +23,8 @@ from solders.rpc.responses import (
 from solders.signature import Signature
 
 from indexer.decode.solana import b58decode
-from indexer.demo.solana_ledger import SolanaLedger
-from indexer.demo.solana_rpc import SolanaRpcServer
+from indexer.localchains.solana_ledger import SolanaLedger
+from indexer.localchains.solana_rpc import SolanaRpcServer
 from tests.solana.conftest import Rpc
 from tests.solana.scenario import World
 

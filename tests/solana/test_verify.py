@@ -7,7 +7,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from indexer.demo.solana_rpc import SolanaRpcServer
+from indexer.localchains.solana_rpc import SolanaRpcServer
 from tests.processes import run_cli
 from tests.solana.cli_config import world_config
 from tests.solana.scenario import World

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from solders.account import Account
 from solders.address_lookup_table_account import AddressLookupTableAccount, derive_lookup_table_address
@@ -148,6 +148,132 @@ class _Entry:
             version,
             self.block_time,
         )
+
+
+class LoadedAddresses(NamedTuple):
+    """Accounts a v0 transaction loads from lookup tables (mainnet's ``loadedAddresses``)."""
+
+    writable: list[Pubkey]
+    readonly: list[Pubkey]
+
+
+class Listed(NamedTuple):
+    """Where a transaction sits in an address's history: mainnet's blockstore order."""
+
+    slot: int
+    sig_bytes: bytes
+    signature: str
+
+
+@dataclass(frozen=True)
+class _Balances:
+    """Lamports and token balances of a transaction's account keys at one moment."""
+
+    lamports: list[int]
+    tokens: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Executed:
+    """A transaction LiteSVM ran, with what its record needs from before and after."""
+
+    tx: Transaction | VersionedTransaction
+    version: str | int
+    loaded: LoadedAddresses
+    keys: list[Pubkey]
+    """Static account keys, then the loaded ones: what balance and instruction indices refer to."""
+    meta: Any
+    """LiteSVM's ``TransactionMetadata`` (of the failure, for a failed transaction)."""
+    err: Any
+    """``None``, or the error exactly as mainnet JSON shows it."""
+    pre: _Balances
+    post: _Balances
+
+
+def _message_json(message: Message | MessageV0, version: str | int) -> dict[str, Any]:
+    """The ``transaction.message`` of a ``json``-encoded ``getTransaction`` result."""
+    header = message.header
+    msg_json: dict[str, Any] = {
+        "header": {
+            "numRequiredSignatures": header.num_required_signatures,
+            "numReadonlySignedAccounts": header.num_readonly_signed_accounts,
+            "numReadonlyUnsignedAccounts": header.num_readonly_unsigned_accounts,
+        },
+        "accountKeys": [str(k) for k in message.account_keys],
+        "recentBlockhash": str(message.recent_blockhash),
+        "instructions": [
+            {
+                "programIdIndex": ix.program_id_index,
+                "accounts": list(ix.accounts),
+                "data": b58encode(bytes(ix.data)),
+                "stackHeight": 1,
+            }
+            for ix in message.instructions
+        ],
+    }
+    if version != "legacy":
+        msg_json["addressTableLookups"] = [
+            {
+                "accountKey": str(lk.account_key),
+                "writableIndexes": list(lk.writable_indexes),
+                "readonlyIndexes": list(lk.readonly_indexes),
+            }
+            for lk in message.address_table_lookups  # type: ignore[union-attr]
+        ]
+    return msg_json
+
+
+def _inner_instructions_json(meta: Any) -> list[dict[str, Any]]:
+    """``meta.innerInstructions``: the CPIs of each top-level instruction that made any."""
+    return [
+        {
+            "index": i,
+            "instructions": [
+                {
+                    "programIdIndex": ii.instruction().program_id_index,
+                    "accounts": list(ii.instruction().accounts),
+                    "data": b58encode(bytes(ii.instruction().data)),
+                    "stackHeight": ii.stack_height(),
+                }
+                for ii in group
+            ],
+        }
+        for i, group in enumerate(meta.inner_instructions())
+        if group
+    ]
+
+
+def _meta_json(run: _Executed) -> dict[str, Any]:
+    """The ``meta`` of a ``getTransaction`` result, as mainnet spells it."""
+    meta, err = run.meta, run.err
+    meta_json: dict[str, Any] = {
+        "err": err,
+        "status": {"Ok": None} if err is None else {"Err": err},
+        "fee": meta.fee(),
+        "preBalances": run.pre.lamports,
+        "postBalances": run.post.lamports,
+        "innerInstructions": _inner_instructions_json(meta),
+        "logMessages": list(meta.logs()),
+        "preTokenBalances": run.pre.tokens,
+        "postTokenBalances": run.post.tokens,
+        "rewards": [],
+        "loadedAddresses": {
+            "writable": [str(k) for k in run.loaded.writable],
+            "readonly": [str(k) for k in run.loaded.readonly],
+        },
+        "computeUnitsConsumed": meta.compute_units_consumed(),
+    }
+    return_data = meta.return_data()
+    if return_data.data:
+        meta_json["returnData"] = {
+            "programId": str(return_data.program_id),
+            "data": [base64.b64encode(bytes(return_data.data)).decode(), "base64"],
+        }
+    return meta_json
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
 
 
 def _pubkey(value: Pubkey | Keypair | MintInfo | str) -> Pubkey:
@@ -344,7 +470,7 @@ class SolanaLedger:
     :meth:`recover_nested` (a CPI transfer), :meth:`create_lookup_table` + ``lookup_table=``
     (a v0 transaction) or :meth:`send` for anything else; move time with
     :meth:`set_time`/:meth:`advance`; group transactions into one slot with :meth:`block`.
-    Serve it with :class:`indexer.demo.solana_rpc.SolanaRpcServer`.
+    Serve it with :class:`indexer.localchains.solana_rpc.SolanaRpcServer`.
     """
 
     def __init__(
@@ -372,7 +498,7 @@ class SolanaLedger:
         self._block_used = False
         self._slot_hashes: list[tuple[int, Hash]] = []
         self._entries: dict[str, _Entry] = {}
-        self._by_address: dict[str, list[tuple[int, bytes, str]]] = {}
+        self._by_address: dict[str, list[Listed]] = {}
         self._slot_times: list[tuple[int, int]] = []
         self._apply_clock()
         self.payer = self.keypair("payer")
@@ -700,7 +826,7 @@ class SolanaLedger:
                 message = Message.new_with_blockhash(list(instructions), payer.pubkey(), blockhash)
                 needed = message.account_keys[: message.header.num_required_signatures]
                 tx: Transaction | VersionedTransaction = Transaction(_signers(keyset, needed), message, blockhash)
-                loaded: tuple[list[Pubkey], list[Pubkey]] = ([], [])
+                loaded = LoadedAddresses([], [])
                 version: str | int = "legacy"
             else:
                 tables = [self._lookup_table(t) for t in lookup_tables]
@@ -714,126 +840,78 @@ class SolanaLedger:
                 readonly = [
                     by_key[lk.account_key][i] for lk in message_v0.address_table_lookups for i in lk.readonly_indexes
                 ]
-                loaded = (writable, readonly)
+                loaded = LoadedAddresses(writable, readonly)
                 version = 0
             return self._execute(tx, loaded, version)
 
-    def _execute(
-        self, tx: Transaction | VersionedTransaction, loaded: tuple[list[Pubkey], list[Pubkey]], version: str | int
-    ) -> Sent:
+    def _execute(self, tx: Transaction | VersionedTransaction, loaded: LoadedAddresses, version: str | int) -> Sent:
+        """Run ``tx`` in the current slot, record it and index it under every account key."""
+        run = self._run(tx, loaded, version)
+        entry = self._entry(run)
+        self._entries[entry.signature] = entry
+        self._index(entry, run.keys)
+        return Sent(entry.signature, entry.slot, entry.block_time, run.err, json.loads(json.dumps(entry.record)))
+
+    def _run(self, tx: Transaction | VersionedTransaction, loaded: LoadedAddresses, version: str | int) -> _Executed:
+        """Send ``tx`` to LiteSVM, reading the balances before and after.
+
+        Raises :class:`LedgerError` for a transaction refused before execution (no fee
+        taken): such a transaction never lands.
+        """
         message = tx.message
         static = list(message.account_keys)
-        keys = static + loaded[0] + loaded[1]
+        keys = static + loaded.writable + loaded.readonly
         invoked = {ix.program_id_index for ix in message.instructions}
         payer_before = self.svm.get_balance(static[0]) or 0
-        pre_lamports = [self.svm.get_balance(k) or 0 for k in keys]
-        pre_tokens = self._token_balances(keys, invoked)
+        pre = self._balances(keys, invoked)
         result = self.svm.send_transaction(tx)
         failed = isinstance(result, FailedTransactionMetadata)
         meta = result.meta() if failed else result
         if failed and (self.svm.get_balance(static[0]) or 0) == payer_before:
-            # Refused before execution (no fee taken): such a transaction never lands.
             raise LedgerError(f"transaction refused by the cluster: {result.err()}")
-        post_lamports = [self.svm.get_balance(k) or 0 for k in keys]
-        post_tokens = self._token_balances(keys, invoked)
-        signature = str(tx.signatures[0])
+        post = self._balances(keys, invoked)
         err = self._error_json(result.err()) if failed else None
+        return _Executed(tx, version, loaded, keys, meta, err, pre, post)
 
-        header = message.header
-        msg_json: dict[str, Any] = {
-            "header": {
-                "numRequiredSignatures": header.num_required_signatures,
-                "numReadonlySignedAccounts": header.num_readonly_signed_accounts,
-                "numReadonlyUnsignedAccounts": header.num_readonly_unsigned_accounts,
-            },
-            "accountKeys": [str(k) for k in static],
-            "recentBlockhash": str(message.recent_blockhash),
-            "instructions": [
-                {
-                    "programIdIndex": ix.program_id_index,
-                    "accounts": list(ix.accounts),
-                    "data": b58encode(bytes(ix.data)),
-                    "stackHeight": 1,
-                }
-                for ix in message.instructions
-            ],
-        }
-        if version != "legacy":
-            msg_json["addressTableLookups"] = [
-                {
-                    "accountKey": str(lk.account_key),
-                    "writableIndexes": list(lk.writable_indexes),
-                    "readonlyIndexes": list(lk.readonly_indexes),
-                }
-                for lk in message.address_table_lookups
-            ]
-        inner = [
-            {
-                "index": i,
-                "instructions": [
-                    {
-                        "programIdIndex": ii.instruction().program_id_index,
-                        "accounts": list(ii.instruction().accounts),
-                        "data": b58encode(bytes(ii.instruction().data)),
-                        "stackHeight": ii.stack_height(),
-                    }
-                    for ii in group
-                ],
-            }
-            for i, group in enumerate(meta.inner_instructions())
-            if group
-        ]
-        meta_json: dict[str, Any] = {
-            "err": err,
-            "status": {"Ok": None} if err is None else {"Err": err},
-            "fee": meta.fee(),
-            "preBalances": pre_lamports,
-            "postBalances": post_lamports,
-            "innerInstructions": inner,
-            "logMessages": list(meta.logs()),
-            "preTokenBalances": pre_tokens,
-            "postTokenBalances": post_tokens,
-            "rewards": [],
-            "loadedAddresses": {"writable": [str(k) for k in loaded[0]], "readonly": [str(k) for k in loaded[1]]},
-            "computeUnitsConsumed": meta.compute_units_consumed(),
-        }
-        return_data = meta.return_data()
-        if return_data.data:
-            meta_json["returnData"] = {
-                "programId": str(return_data.program_id),
-                "data": [base64.b64encode(bytes(return_data.data)).decode(), "base64"],
-            }
-        tx_json = {"signatures": [str(s) for s in tx.signatures], "message": msg_json}
-        memo = self._memo(message, static)
+    def _balances(self, keys: Sequence[Pubkey], invoked: set[int]) -> _Balances:
+        """Lamports of every key, then the token balances the validator would collect."""
+        lamports = [self.svm.get_balance(k) or 0 for k in keys]
+        return _Balances(lamports, self._token_balances(keys, invoked))
+
+    def _entry(self, run: _Executed) -> _Entry:
+        """The record of ``run`` in the current slot, serialised once for the RPC server."""
+        tx, message = run.tx, run.tx.message
+        tx_json = {"signatures": [str(s) for s in tx.signatures], "message": _message_json(message, run.version)}
         record = {
             "slot": self._slot,
             "transaction": tx_json,
-            "meta": meta_json,
-            "version": version,
+            "meta": _meta_json(run),
+            "version": run.version,
             "blockTime": self._time,
         }
-        entry = _Entry(
-            signature=signature,
+        return _Entry(
+            signature=str(tx.signatures[0]),
             sig_bytes=bytes(tx.signatures[0]),
             slot=self._slot,
             block_time=self._time,
-            version=version,
-            transaction_json=json.dumps(tx_json, separators=(",", ":")).encode(),
-            meta_json=json.dumps(meta_json, separators=(",", ":")).encode(),
+            version=run.version,
+            transaction_json=_compact(tx_json),
+            meta_json=_compact(record["meta"]),
             wire=bytes(tx),
-            err_json=json.dumps(err, separators=(",", ":")).encode(),
-            memo=memo,
+            err_json=_compact(run.err),
+            memo=self._memo(message, list(message.account_keys)),
             record=record,
         )
-        self._entries[signature] = entry
-        position = (entry.slot, entry.sig_bytes, signature)
+
+    def _index(self, entry: _Entry, keys: Sequence[Pubkey]) -> None:
+        """List ``entry`` under each distinct key, keeping every listing in blockstore order."""
+        position = Listed(entry.slot, entry.sig_bytes, entry.signature)
         for key in dict.fromkeys(str(k) for k in keys):
             listing = self._by_address.setdefault(key, [])
             if not listing or listing[-1] < position:
                 listing.append(position)
             else:
                 bisect.insort(listing, position)
-        return Sent(signature, self._slot, self._time, err, json.loads(json.dumps(record)))
 
     def forget(self, signature: str) -> None:
         """Drop an unfinalised transaction from the recorded history, as when the fork it
@@ -846,7 +924,7 @@ class SolanaLedger:
             if entry.slot <= self.finalized_slot:
                 raise LedgerError(f"{signature} is finalized (slot {entry.slot}): it cannot be rolled back")
             del self._entries[signature]
-            position = (entry.slot, entry.sig_bytes, signature)
+            position = Listed(entry.slot, entry.sig_bytes, signature)
             for listing in self._by_address.values():
                 at = bisect.bisect_left(listing, position)
                 if at < len(listing) and listing[at] == position:
@@ -917,7 +995,7 @@ class SolanaLedger:
         """Every recorded signature, oldest first."""
         return list(self._entries)
 
-    def listing(self, address: str) -> list[tuple[int, bytes, str]]:
+    def listing(self, address: str) -> list[Listed]:
         """(slot, signature bytes, signature) of every transaction mentioning ``address``, oldest first."""
         return self._by_address.get(address, [])
 

@@ -1,4 +1,4 @@
-"""A JSON-RPC 2.0 server over a :class:`~indexer.demo.solana_ledger.SolanaLedger`.
+"""A JSON-RPC 2.0 server over a :class:`~indexer.localchains.solana_ledger.SolanaLedger`.
 
 Answers the methods an indexer of token flows needs, shaped like mainnet's answers
 (field names, nesting, error codes and messages, paging semantics): ``getTransaction``,
@@ -36,7 +36,7 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 
 from indexer.decode.solana import b58decode, b58encode
-from indexer.demo.solana_ledger import (
+from indexer.localchains.solana_ledger import (
     ACCOUNT_SIZE,
     RENT_EPOCH_EXEMPT,
     TOKEN_2022_PROGRAM_ID,
