@@ -27,6 +27,21 @@ LAST_SUCCESS = Gauge(
 )
 INGEST_FAILURES = Counter("depin_ingest_failures", "Ingest runs that failed", ["chain", "error"], registry=REGISTRY)
 REORGS = Counter("depin_reorgs", "Reorgs handled (rollbacks)", ["chain"], registry=REGISTRY)
+VERIFY_MISMATCHES = Gauge(
+    "depin_verify_mismatches",
+    "What the last scheduled verify found wrong (0: all agreed)",
+    ["chain"],
+    registry=REGISTRY,
+)
+LAST_VERIFY = Gauge(
+    "depin_last_verify_timestamp",
+    "Unix time of the last scheduled verify that ran to its end",
+    ["chain"],
+    registry=REGISTRY,
+)
+VERIFY_FAILURES = Counter(
+    "depin_verify_failures", "Scheduled verifies that failed", ["chain", "error"], registry=REGISTRY
+)
 
 
 def rpc_observer(chain: str):  # type: ignore[no-untyped-def]

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,12 +27,16 @@ from indexer import metrics
 from indexer.chains.registry import Ingestor, UnsupportedChain, build_client, build_ingestor
 from indexer.chains.rpc import RpcClient
 from indexer.errors import Interrupted, UsageError
+from indexer.retry import Backoff
 from indexer.signals import STOP_SIGNALS
 from indexer.store.locks import try_lock_job, unlock_job
 from indexer.store.sqlfiles import queries
+from indexer.verify.runner import verify_chain
 from schemas.config import Config
 
 log = logging.getLogger(__name__)
+_DATABASE_BACKOFF = Backoff(1.0, 30.0)
+_SQL = queries("service")
 
 # What a restarting or unreachable Postgres raises.
 _DATABASE_DOWN = (
@@ -86,6 +89,7 @@ class Service:
         loop = asyncio.get_running_loop()
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self.stop)
+        service = self.config.service
         for name in self.config.chains:
             client = build_client(name, self.config, metrics.rpc_observer(name), stop=self.stopping)
             try:
@@ -94,22 +98,13 @@ class Service:
                 log.error("%s", exc)
                 await client.close()
                 continue
-            self.scheduler.add_job(
-                self._guard,
-                "interval",
-                args=[self.ingest, name],
-                id=f"ingest:{name}",
-                seconds=self.config.service.ingest_interval,
-                next_run_time=_now(),
-            )
+            self._schedule(f"ingest:{name}", self.ingest, name, service.ingest_interval)
         if self.refresh is not None:
-            self.scheduler.add_job(
-                self._guard,
-                "interval",
-                args=[self.refresh_once, "refresh"],
-                id="refresh",
-                seconds=self.config.service.refresh_interval,
-                next_run_time=_now(),
+            self._schedule("refresh", self.refresh_once, "refresh", service.refresh_interval)
+        if service.verify_interval and self.chains:
+            # The first verify waits one interval: at start-up the ingest has the endpoints.
+            self._schedule(
+                "verify", self.verify_once, "verify", service.verify_interval, first_in=service.verify_interval
             )
         self.scheduler.start()
         log.info("service started: %d chain(s), refresh %s", len(self.chains), "on" if self.refresh else "off")
@@ -117,6 +112,18 @@ class Service:
             await self.stopping.wait()
         finally:
             await self._shutdown()
+
+    def _schedule(
+        self, job_id: str, job: Callable[[str], Awaitable[None]], name: str, seconds: float, first_in: float = 0.0
+    ) -> None:
+        self.scheduler.add_job(
+            self._guard,
+            "interval",
+            args=[job, name],
+            id=job_id,
+            seconds=seconds,
+            next_run_time=_now() + timedelta(seconds=first_in),
+        )
 
     def stop(self) -> None:
         """Ask the service to finish the work in flight and exit."""
@@ -151,7 +158,7 @@ class Service:
             pass
         except _DATABASE_DOWN as exc:
             self._db_failures += 1
-            delay = min(30.0, 0.5 * 2 ** min(self._db_failures, 6)) * random.uniform(0.75, 1.25)
+            delay = _DATABASE_BACKOFF.delay(self._db_failures)
             self._db_retry_at = time.monotonic() + delay
             log.warning("database unavailable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
         finally:
@@ -178,7 +185,7 @@ class Service:
                 return  # stopping: the range in flight was not written, nothing failed
             except Exception as exc:  # one chain's failure must not stop the others
                 state.failures += 1
-                delay = min(self.config.service.max_backoff, 2 ** min(state.failures, 12)) * random.uniform(0.75, 1.25)
+                delay = Backoff(2.0, self.config.service.max_backoff).delay(state.failures)
                 state.retry_at = time.monotonic() + delay
                 metrics.INGEST_FAILURES.labels(name, type(exc).__name__).inc()
                 log.error(
@@ -220,16 +227,60 @@ class Service:
             finally:
                 await unlock_job(conn, "refresh")
 
+    async def verify_once(self, _name: str) -> None:
+        """Verify every chain against its endpoints (read-only); record what was found."""
+        for name, state in self.chains.items():
+            if self.stopping.is_set():
+                return
+            async with self.pool.acquire() as conn:
+                job = f"verify:{name}"
+                if not await try_lock_job(conn, job):
+                    continue  # another replica is verifying this chain
+                try:
+                    await self._verify_chain(conn, name, state)
+                finally:
+                    if not conn.is_closed():
+                        await unlock_job(conn, job)
+
+    async def _verify_chain(self, conn: asyncpg.Connection, name: str, state: ChainState) -> None:
+        # Its own ingestor over the chain's client: the ingest job keeps its state to itself,
+        # and both share the endpoints' rate limits.
+        ingestor = build_ingestor(name, self.config, state.client)
+        started = time.perf_counter()
+        try:
+            verdict = await verify_chain(conn, self.config, ingestor)
+        except _DATABASE_DOWN:
+            raise  # backed off by _guard
+        except Interrupted:
+            return  # stopping: nothing was written
+        except Exception as exc:  # a failed verify must not stop ingesting
+            metrics.VERIFY_FAILURES.labels(name, type(exc).__name__).inc()
+            log.error("%s: verify failed (%s: %s)", name, type(exc).__name__, exc)
+            await conn.execute(_SQL["record_verify"], name, None, f"{type(exc).__name__}: {exc}")
+            return
+        metrics.VERIFY_MISMATCHES.labels(name).set(verdict.mismatches)
+        metrics.LAST_VERIFY.labels(name).set(time.time())
+        await conn.execute(_SQL["record_verify"], name, verdict.mismatches, None)
+        took = time.perf_counter() - started
+        if verdict.mismatches:
+            log.warning(
+                "%s: verify found %d mismatch(es) in %.1f s:\n%s",
+                name,
+                verdict.mismatches,
+                took,
+                "\n".join(verdict.lines),
+            )
+        else:
+            log.info("%s: verify %s (%.1f s)", name, verdict.lines[-1].split(": ", 1)[-1], took)
+
 
 async def _record_status(
     conn: asyncpg.Connection, chain: str, head: int | None, final: int | None, error: str | None
 ) -> None:
-    await conn.execute(queries("service")["record_status"], chain, head, final, error)
+    await conn.execute(_SQL["record_status"], chain, head, final, error)
 
 
-def _now():  # type: ignore[no-untyped-def]
-    from datetime import datetime
-
+def _now() -> datetime:
     return datetime.now(UTC)
 
 

@@ -39,7 +39,9 @@ class DatabaseSettings(StrictModel):
     """``[database]``: where Postgres is; absent means an embedded server in the data directory."""
 
     url: str | None = None
-    pool_size: int = Field(default=8, ge=1, le=64)
+    pool_size: int | None = Field(
+        default=None, ge=2, le=256, description="connections `run` keeps at most; default: one per chain plus three"
+    )
 
     @field_validator("url")
     @classmethod
@@ -56,6 +58,14 @@ class _ChainBase(StrictModel):
     max_concurrency: int = Field(default=4, ge=1, le=256, description="requests in flight per endpoint")
     poll_interval: float = Field(default=5.0, gt=0, le=3600, description="seconds between polls of the head")
     request_timeout: float = Field(default=30.0, gt=0, le=600)
+    # Paid providers cap calls per second; staying under the cap costs less quota than
+    # meeting it and backing off from the 429s.
+    max_requests_per_second: float | None = Field(
+        default=None,
+        gt=0,
+        le=1_000_000,
+        description="calls per second sent to each endpoint (every call of a batch counts); unset: no limit",
+    )
 
     @field_validator("rpc")
     @classmethod
@@ -77,7 +87,6 @@ class EvmChain(_ChainBase):
     native_symbol: str | None = Field(default=None, min_length=1, max_length=16)
     native_decimals: int = Field(default=18, ge=0, le=77)
     max_block_range: int = Field(default=2000, ge=1, le=1_000_000)
-    traces: bool = False
 
     @field_validator("finality", mode="before")
     @classmethod
@@ -140,7 +149,10 @@ class ServiceSettings(StrictModel):
 
     ingest_interval: float = Field(default=10.0, gt=0, le=86_400)
     refresh_interval: float = Field(default=60.0, gt=0, le=86_400)
-    verify_interval: float = Field(default=3600.0, gt=0, le=604_800)
+    # Daily by default: a Solana verify re-reads every followed address's history.
+    verify_interval: float = Field(
+        default=86_400.0, ge=0, le=604_800, description="seconds between scheduled verifies of each chain; 0 = off"
+    )
     log_format: Literal["plain", "json"] = "plain"
     metrics_port: int | None = Field(default=9108, ge=0, le=65535, description="Prometheus metrics; 0 or none = off")
     max_backoff: float = Field(default=600.0, gt=0, le=86_400, description="longest pause of a failing chain")

@@ -108,6 +108,11 @@ BAD_CONFIGS = [
         "chains.polygon.rpc: not an http(s) URL",
     ),
     ("unknown top-level key", "colour = 'blue'\n", "colour: unknown key"),
+    # Keys nothing read were removed rather than left to mislead.
+    ("traces is gone", EVM + "traces = true\n" + TOKEN, "chains.polygon.traces: unknown key"),
+    ("pool of one", "[database]\npool_size = 1\n" + EVM + TOKEN, "database.pool_size:"),
+    ("rate of zero", EVM + "max_requests_per_second = 0\n" + TOKEN, "chains.polygon.max_requests_per_second:"),
+    ("negative verify interval", "[service]\nverify_interval = -1\n" + EVM + TOKEN, "service.verify_interval:"),
     ("unknown chain key", EVM.replace("chain_id", "chainid") + TOKEN, "chains.polygon.chainid: unknown key"),
     (
         "chain_id missing",
@@ -231,3 +236,43 @@ def test_environment_variables_are_expanded_and_unset_ones_named(tmp_path: Path)
     assert config.chains["polygon"].rpc == ["https://polygon.example/v2/k123"]
     with pytest.raises(ConfigError, match=r"chains.polygon.rpc\[0\]: environment variable POLYGON_KEY is not set"):
         parse_config(__import__("tomllib").loads(text), environ={})
+
+
+def test_the_readme_example_loads_and_shows_every_key() -> None:
+    """The README's config example is the reference users copy: it must be valid, and a
+    key the schema has but the example lacks is a key nobody will find."""
+    import re
+    import tomllib
+
+    from schemas.config import ApiSettings, DatabaseSettings, EvmChain, ServiceSettings, SolanaChain
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = re.search(r"## Configuration.*?```toml\n(.*?)```", readme, re.DOTALL)
+    assert example, "README has a ## Configuration section with a toml example"
+    data = tomllib.loads(example.group(1).replace("0x...", "0x" + "ab" * 20))
+    parse_config(data, Environment({}))
+    shown = {
+        "database": set(data["database"]),
+        "evm": set(data["chains"]["polygon"]),
+        "solana": set(data["chains"]["solana"]),
+        "service": set(data["service"]),
+        "api": set(data["api"]),
+    }
+    models = {
+        "database": DatabaseSettings,
+        "evm": EvmChain,
+        "solana": SolanaChain,
+        "service": ServiceSettings,
+        "api": ApiSettings,
+    }
+    # Keys an EVM example already shows once need not be repeated on the Solana chain.
+    missing = {
+        table: sorted(
+            set(model.model_fields)
+            - shown[table]
+            - ({"start_block"} if table == "solana" else set())
+            - (shown["evm"] if table == "solana" else set())
+        )
+        for table, model in models.items()
+    }
+    assert not any(missing.values()), f"keys missing from the README example: {missing}"

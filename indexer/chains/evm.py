@@ -29,11 +29,14 @@ from indexer.chains.stats import SyncStats
 from indexer.decode import evm as evm_decode
 from indexer.decode.columns import FlowColumns
 from indexer.errors import DepinError
+from indexer.retry import Backoff
 from indexer.store.sqlfiles import queries
 from indexer.store.writer import BlockRow, Checkpoint, read_cursor, rewind, write_batch
 from schemas.config import EvmChain
 
 log = logging.getLogger(__name__)
+# Answers that contradicted each other (a reorg while fetching): soon retried.
+_INCONSISTENT_BACKOFF = Backoff(0.2, 5.0)
 _SQL = queries("chains")
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -290,7 +293,7 @@ class EvmIngestor:
                 if retries > self.max_inconsistent_retries:
                     raise
                 log.warning("%s: %s; checking for a reorg and retrying", self.name, exc)
-                await self.source.client.sleep(min(0.1 * 2**retries, 5.0))
+                await self.source.client.sleep(_INCONSISTENT_BACKOFF.delay(retries))
                 reorgs, rewound = await self._handle_reorg(conn, final)
                 stats.reorgs += reorgs
                 stats.rewound_flows += rewound

@@ -12,8 +12,19 @@ from typing import Any, Protocol
 import asyncpg
 
 from indexer.chains.rpc import RpcClient
-from indexer.errors import DepinError
+from indexer.errors import DepinError, UsageError
 from schemas.config import Config, EvmChain
+
+
+def chains_to_run(config: Config, only: str | None) -> list[str]:
+    """The chain names a command acts on; an unknown ``--chain`` is a usage error."""
+    if not config.chains:
+        raise UsageError("no chains are configured: add [chains.NAME] tables to the config file")
+    if only is None:
+        return list(config.chains)
+    if only not in config.chains:
+        raise UsageError(f"--chain {only}: not configured (configured: {', '.join(config.chains)})")
+    return [only]
 
 
 class UnsupportedChain(DepinError):
@@ -51,6 +62,7 @@ def build_client(
         chain.rpc,
         max_concurrency=chain.max_concurrency,
         timeout=chain.request_timeout,
+        max_requests_per_second=chain.max_requests_per_second,
         on_request=on_request,
         stop=stop,
     )

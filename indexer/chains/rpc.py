@@ -17,7 +17,7 @@ import contextlib
 import itertools
 import json
 import logging
-import random
+import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -25,10 +25,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
+from aiolimiter import AsyncLimiter
 
 from indexer.chains import shapes
 from indexer.errors import DepinError, Interrupted
 from indexer.redact import redact_url
+from indexer.retry import Backoff, capped
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class Endpoint:
     name: str
     client: httpx.AsyncClient
     slots: asyncio.Semaphore
+    limiter: AsyncLimiter | None = None
     in_flight: int = 0
     penalty_until: float = 0.0
     consecutive_failures: int = 0
@@ -100,6 +103,21 @@ _RETRY_MESSAGES = (
     "header not found",
     "capacity",
 )
+
+
+def _limiter(per_second: float | None) -> AsyncLimiter | None:
+    """A leaky bucket holding at least one call, so a rate under 1/s still lets one through."""
+    if per_second is None:
+        return None
+    capacity = max(1.0, per_second)
+    return AsyncLimiter(capacity, capacity / per_second)
+
+
+async def _throttle(endpoint: Endpoint, calls: int) -> None:
+    """Wait until ``endpoint`` may take ``calls`` more calls (providers count every call
+    of a batch; :meth:`RpcClient.batch` keeps a batch within the bucket)."""
+    if endpoint.limiter is not None:
+        await endpoint.limiter.acquire(min(calls, endpoint.limiter.max_rate))
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -136,13 +154,13 @@ class RpcClient:
         backoff_cap: float = 30.0,
         on_request: Callable[[str, str, str], None] | None = None,
         stop: asyncio.Event | None = None,
+        max_requests_per_second: float | None = None,
     ) -> None:
         if not urls:
             raise ValueError(f"{chain}: no RPC endpoint configured")
         self.chain = chain
         self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+        self.backoff = Backoff(backoff_base, backoff_cap)
         self.on_request = on_request or (lambda _e, _m, _o: None)
         # Set by a signal handler: every wait (a request, a back-off) ends at once with
         # Interrupted, so a stop never waits out retries.
@@ -154,10 +172,13 @@ class RpcClient:
                 name=redact_url(url),
                 client=httpx.AsyncClient(timeout=timeout, limits=limits, headers={"content-type": "application/json"}),
                 slots=asyncio.Semaphore(max_concurrency),
+                limiter=_limiter(max_requests_per_second),
             )
             for url in urls
         ]
         self._ids = itertools.count(1)
+        limited = [int(e.limiter.max_rate) for e in self.endpoints if e.limiter is not None]
+        self._largest_batch = min(limited, default=sys.maxsize)
         self._rr = itertools.count()
 
     async def close(self) -> None:
@@ -189,6 +210,11 @@ class RpcClient:
         """
         if not calls:
             return []
+        if len(calls) > self._largest_batch:
+            # More calls than a rate-limited endpoint takes in one period: sent in parts,
+            # so the provider never sees more than its cap arrive at once.
+            parts = range(0, len(calls), self._largest_batch)
+            return [r for start in parts for r in await self.batch(calls[start : start + self._largest_batch])]
         errors: dict[str, str] = {}
         for attempt in range(self.max_attempts):
             endpoint = await self._interruptible(self._pick(), calls[0][0])
@@ -267,10 +293,9 @@ class RpcClient:
     def _penalise(self, endpoint: Endpoint, attempt: int, retry_after: float | None) -> None:
         endpoint.consecutive_failures += 1
         if retry_after is not None:
-            delay = min(retry_after, self.backoff_cap * 4)
+            delay = capped(retry_after, self.backoff)
         else:
-            exp = min(self.backoff_cap, self.backoff_base * 2 ** min(endpoint.consecutive_failures - 1, 16))
-            delay = random.uniform(exp / 2, exp)  # jitter: replicas must not retry in step
+            delay = self.backoff.delay(endpoint.consecutive_failures)
         endpoint.penalty_until = time.monotonic() + delay
 
     async def _send(self, endpoint: Endpoint, calls: Sequence[Call]) -> list[Any]:
@@ -282,6 +307,7 @@ class RpcClient:
         if single:
             body = body[0]
         method = calls[0][0] if single else f"batch[{len(calls)}]:{calls[0][0]}"
+        await _throttle(endpoint, len(calls))
         async with endpoint.slots:
             endpoint.in_flight += 1
             endpoint.stats.requests += 1

@@ -41,11 +41,14 @@ from indexer.chains.stats import SyncStats
 from indexer.decode import solana as solana_decode
 from indexer.decode.columns import FlowColumns
 from indexer.errors import DepinError
+from indexer.retry import Backoff
 from indexer.store.sqlfiles import queries
 from indexer.store.writer import Checkpoint, read_cursor, settle_transactions, write_batch
 from schemas.config import LabelConfig, SolanaChain
 
 log = logging.getLogger(__name__)
+# A listed transaction that getTransaction still answers null (the node lags).
+_NULL_BACKOFF = Backoff(0.2, 5.0)
 _SQL = queries("chains")
 
 TOKEN_PROGRAMS = (
@@ -351,7 +354,7 @@ class SolanaIngestor:
             if not still:
                 break
             missing = still
-            await self.client.sleep(min(0.2 * 2**attempt, 5.0))
+            await self.client.sleep(_NULL_BACKOFF.delay(attempt + 1))
         else:
             raise TransactionsUnavailable(
                 f"{self.name}: {len(missing)} listed transaction(s) still null after {self.null_retries} retries, "

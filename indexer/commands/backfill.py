@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from indexer import signals
-from indexer.chains.registry import build_client, build_ingestor
+from indexer.chains.registry import build_client, build_ingestor, chains_to_run
 from indexer.errors import DepinError, Interrupted, UsageError
 from indexer.figures.reference import sync_reference
 from indexer.signals import STOP_SIGNALS
@@ -29,17 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--chain", metavar="NAME", help="only this chain")
     p.add_argument("--to", metavar="BLOCK", type=int, help="stop at this block (or slot)")
     p.set_defaults(handler=run)
-
-
-def chains_to_run(config: Config, only: str | None) -> list[str]:
-    """The chain names a command acts on; an unknown ``--chain`` is a usage error."""
-    if not config.chains:
-        raise UsageError("no chains are configured: add [chains.NAME] tables to the config file")
-    if only is None:
-        return list(config.chains)
-    if only not in config.chains:
-        raise UsageError(f"--chain {only}: not configured (configured: {', '.join(config.chains)})")
-    return [only]
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from indexer import signals
-from indexer.commands.backfill import chains_to_run
+from indexer.chains.registry import chains_to_run
 from indexer.store.database import connect, database_url, pool
 from indexer.store.migrate import migrate
 from schemas.config import Config
@@ -39,6 +39,8 @@ async def _serve(url: str, config: Config, refresh: bool) -> None:
     finally:
         await conn.close()
     start_metrics_server(config.service.metrics_port)
-    async with pool(url, size=max(2, len(config.chains) + 2)) as connections:
+    # One connection per chain's ingest, one each for the refresh and the verify, one spare.
+    size = config.database.pool_size or len(config.chains) + 3
+    async with pool(url, size=size) as connections:
         service = Service(config, connections, refresh_figures if refresh else None)
         await service.run()

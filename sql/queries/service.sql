@@ -11,3 +11,13 @@ on conflict (chain) do update set
     observed_at = now(),
     last_success_at = coalesce(excluded.last_success_at, s.last_success_at),
     last_error = excluded.last_error
+
+-- record_verify --
+-- The outcome of a scheduled verify of chain $1: $2 mismatches, or $3 the error that
+-- stopped it (then the last count found stays as it was).
+insert into core.chain_status as s (chain, verified_at, verify_mismatches, verify_error)
+values ($1, case when $3::text is null then now() end, $2, $3)
+on conflict (chain) do update set
+    verified_at = coalesce(excluded.verified_at, s.verified_at),
+    verify_mismatches = coalesce(excluded.verify_mismatches, s.verify_mismatches),
+    verify_error = excluded.verify_error

@@ -19,9 +19,11 @@ def evm_config(
     stablecoin: bool = False,
     labels: Sequence[Label] = (),
     service: Mapping[str, float | int] | None = None,
+    chain: Mapping[str, float | int] | None = None,
     name: str = "depin.toml",
 ) -> Path:
-    """Write ``tmp/name``: the chain, its RNDR token (18 decimals), labels and [service]."""
+    """Write ``tmp/name``: the chain (``chain``: more of its keys), its RNDR token (18
+    decimals), labels and [service]."""
     urls = [rpc] if isinstance(rpc, str) else list(rpc)
     lines = [
         "[chains.polygon]",
@@ -35,6 +37,7 @@ def evm_config(
         lines.append(f"max_block_range = {max_block_range}")
     if native_symbol is not None:
         lines.append(f'native_symbol = "{native_symbol}"')
+    lines += [f"{key} = {value}" for key, value in (chain or {}).items()]
     lines += ["", "[[tokens]]", 'chain = "polygon"', f'address = "{token}"', 'symbol = "RNDR"', "decimals = 18"]
     if stablecoin:
         lines.append("stablecoin = true")

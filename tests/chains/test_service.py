@@ -148,3 +148,41 @@ async def test_two_replicas_never_index_a_chain_at_once(anvil: str, db_url: str,
                 proc.wait(15)
         await conn.close()
     assert b.returncode == 0
+
+
+async def test_the_service_verifies_on_schedule_and_reports_a_mismatch(anvil: str, db_url: str, tmp_path: Path) -> None:
+    s = EvmScenario(anvil)
+    token = s.deploy_token()
+    _traffic(s, rounds=3)
+    s.mine(3)
+    escrow = s.accounts[4]
+    port = _free_port()
+    service = {"ingest_interval": 0.3, "refresh_interval": 1, "verify_interval": 1.5, "metrics_port": port}
+    config = evm_config(tmp_path, anvil, token, finality=2, labels=[("render", escrow, "revenue")], service=service)
+    proc = _run(config, db_url, tmp_path)
+    conn = await asyncpg.connect(db_url)
+    status = "select verify_mismatches from core.chain_status where chain = 'polygon' and verified_at is not null"
+    try:
+        await _wait_for(conn, status, lambda v: v == 0)
+        async with httpx.AsyncClient() as http:
+            metrics = (await http.get(f"http://127.0.0.1:{port}/metrics", timeout=5)).text
+        assert 'depin_verify_mismatches{chain="polygon"} 0.0' in metrics
+        assert 'depin_last_verify_timestamp{chain="polygon"}' in metrics
+        # Lose one final block's flows behind the service's back: the next verify must say so.
+        lost = await conn.fetchval("select min(block) from core.flows where dst = $1 and src is not null", escrow)
+        await conn.execute("delete from core.flows where block = $1", lost)
+        await _wait_for(conn, status, lambda v: v is not None and v >= 1)
+        async with httpx.AsyncClient() as http:
+            metrics = (await http.get(f"http://127.0.0.1:{port}/metrics", timeout=5)).text
+        assert 'depin_verify_mismatches{chain="polygon"} 1.0' in metrics, metrics[-2000:]
+        readiness = await conn.fetchrow(
+            "select verified_at, verify_mismatches, verify_error from analytics.indexing_status where chain = 'polygon'"
+        )
+        assert readiness["verify_mismatches"] == 1 and readiness["verify_error"] is None
+        assert proc.poll() is None, "a mismatch is reported, not fatal"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+        await conn.close()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "verify found 1 mismatch(es)" in err.decode(), err.decode()[-2000:]
