@@ -37,6 +37,7 @@ from typing import Any
 import asyncpg
 
 from indexer.chains.rpc import RpcClient, RpcError
+from indexer.chains.solana_walk import WALK, Walk
 from indexer.chains.stats import SyncStats
 from indexer.decode import solana as solana_decode
 from indexer.decode.columns import FlowColumns
@@ -57,7 +58,6 @@ TOKEN_PROGRAMS = (
 )
 STATUS_BATCH = 256  # getSignatureStatuses takes at most 256 signatures
 _NEVER_UNFINAL = 2**63 - 1  # the "finalized slot" at finalized commitment: any slot is below it
-WALK = "@walk"
 
 
 class TransactionsUnavailable(DepinError):
@@ -188,60 +188,61 @@ class SolanaIngestor:
         to_block: int | None,
         should_stop: Callable[[], bool],
     ) -> None:
-        done = await read_cursor(conn, self.name, address)
-        until = done[1] if done else None
-        walk = await read_cursor(conn, self.name, address + WALK)
-        # The walk cursor's slot never moves back (the writer refuses): it stays at the
-        # slot of the newest finalized signature the address is complete up to.
-        walk_slot = max(walk[0] if walk else 0, done[0] if done else 0)
-        top: str | None = None
-        top_slot, before = walk_slot, None
-        if walk and walk[1]:
-            top_ref, before = walk[1].split(":", 1)
-            top = top_ref or None
+        until, walk = await self._resume(conn, address)
         # Everything listed at `finalized` commitment is final, including slots newer than
         # the head read at the start of the run.
         final = _NEVER_UNFINAL if self.commitment == "finalized" else (stats.final_head or 0)
-        before_slot: int | None = None  # unknown for a resumed walk
         while not should_stop():
-            listed = await self.list_signatures(address, before, until)
+            listed = await self.list_signatures(address, walk.before, until)
             last_page = len(listed) < self.page
-            # Only an unfinalised position can vanish (one of unknown slot after a resume).
-            unsure = before is not None and (before_slot is None or before_slot > final)
-            unsure = unsure and self.commitment != "finalized"
-            if last_page and unsure and await self._vanished(before):
+            if last_page and await self._position_vanished(walk, final):
                 # Paging on from a signature whose fork was dropped lists nothing: the walk
                 # would end early and miss older history. Start it over (what it already
                 # stored is skipped as duplicate).
-                log.warning("%s: %s: walk position %s was rolled back; walking again", self.name, address, before)
-                await write_batch(conn, FlowColumns(self.name), [Checkpoint(self.name, top_slot, address + WALK, None)])
-                top, before, before_slot = None, None, None
+                log.warning("%s: %s: walk position %s was rolled back; walking again", self.name, address, walk.before)
+                restart = [Checkpoint(self.name, walk.top_slot, address + WALK, None)]
+                await write_batch(conn, FlowColumns(self.name), restart)
+                walk.restart()
                 continue
             # With --to SLOT, signatures above it are left for a later run.
             page = listed if to_block is None else [s for s in listed if s["slot"] <= to_block]
-            if top is None:
-                # The address cursor only ever names a finalized signature: the next run
-                # lists everything above it again, so a rolled-back transaction can
-                # neither be the cursor nor hide what replaced it.
-                newest_final = next((s for s in page if s["slot"] <= final), None)
-                if newest_final is not None:
-                    top, top_slot = newest_final["signature"], newest_final["slot"]
+            walk.listed(page, final)
             flows, fetched, unfinalised = await self._flows(page, stats, final)
             if listed:
-                before, before_slot = listed[-1]["signature"], listed[-1]["slot"]
-            if last_page:
-                checkpoints = [Checkpoint(self.name, top_slot, address + WALK, None)]
-                if top is not None:
-                    # The walk reached the previous run's cursor (or the origin).
-                    checkpoints.insert(0, Checkpoint(self.name, top_slot, address, top))
-            else:
-                checkpoints = [Checkpoint(self.name, top_slot, address + WALK, f"{top or ''}:{before}")]
+                walk.page_ends_at(listed[-1])
+            checkpoints = self._checkpoints(address, walk, last_page)
             result = await write_batch(conn, flows, checkpoints, unfinalised=unfinalised)
             self.recent.update(fetched)
             stats.flows += len(flows)
             stats.flows_new += result.flows_inserted
             if last_page:
                 return
+
+    async def _resume(self, conn: asyncpg.Connection, address: str) -> tuple[str | None, Walk]:
+        """The address's cursor (the newest signature it is complete up to) and its walk."""
+        done = await read_cursor(conn, self.name, address)
+        stored = await read_cursor(conn, self.name, address + WALK)
+        # The walk cursor's slot never moves back (the writer refuses): it stays at the
+        # slot of the newest finalized signature the address is complete up to.
+        slot = max(stored[0] if stored else 0, done[0] if done else 0)
+        return (done[1] if done else None), Walk.resume(stored[1] if stored else None, slot)
+
+    async def _position_vanished(self, walk: Walk, final: int) -> bool:
+        """True if the signature the walk pages from was rolled back (asked only when it can be)."""
+        if self.commitment == "finalized" or not walk.may_have_vanished(final):
+            return False
+        assert walk.before is not None
+        return await self._vanished(walk.before)
+
+    def _checkpoints(self, address: str, walk: Walk, last_page: bool) -> list[Checkpoint]:
+        """Where the address stands once this page commits."""
+        if not last_page:
+            return [Checkpoint(self.name, walk.top_slot, address + WALK, walk.ref())]
+        checkpoints = [Checkpoint(self.name, walk.top_slot, address + WALK, None)]
+        if walk.top is not None:
+            # The walk reached the previous run's cursor (or the origin).
+            checkpoints.insert(0, Checkpoint(self.name, walk.top_slot, address, walk.top))
+        return checkpoints
 
     async def _vanished(self, signature: str) -> bool:
         """True if the chain no longer knows ``signature`` (only asked at a walk's end)."""
@@ -278,7 +279,7 @@ class SolanaIngestor:
         if gone:
             vanished = {signature for signature, _ in gone}
             walks = await conn.fetch(_SQL["interrupted_walks"], self.name, "%" + WALK)
-            restart = [w["source"] for w in walks if vanished & set(w["ref"].split(":", 1))]
+            restart = [w["source"] for w in walks if vanished & Walk.resume(w["ref"], 0).signatures()]
         deleted = await settle_transactions(conn, self.name, gone, final, restart)
         if gone:
             stats.reorgs += 1
