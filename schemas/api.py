@@ -1,4 +1,8 @@
-"""Response models of the JSON API (they document the OpenAPI schema).
+"""Response models of the JSON API: each route declares one as its ``response_model``.
+
+They are the OpenAPI schema of the API and the contract of its bodies. The busiest bodies
+are rendered by Postgres and sent as they are, so ``tests/api/test_response_models.py``
+validates real responses of every JSON endpoint against these models.
 
 Token amounts and USD values are JSON strings holding exact decimals, never floats.
 """
@@ -6,7 +10,7 @@ Token amounts and USD values are JSON strings holding exact decimals, never floa
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -83,7 +87,7 @@ class EarningsRow(BaseModel):
 class NodeEarningsResponse(BaseModel):
     network: str
     node: str
-    granularity: str
+    granularity: Literal["day", "month"]
     earnings: list[EarningsRow]
 
 
@@ -102,8 +106,14 @@ class UtilisationRow(BaseModel):
 
 class UtilisationResponse(BaseModel):
     network: str
-    granularity: str
+    granularity: Literal["day", "month"]
     utilisation: list[UtilisationRow]
+
+
+class HealthResponse(BaseModel):
+    """The process is up."""
+
+    status: Literal["ok"]
 
 
 class ChainStatus(BaseModel):

@@ -21,16 +21,21 @@ class ApiError(Exception):
 
 
 class NotFound(ApiError):
+    """404: an unknown network, or a node with nothing in it."""
+
     def __init__(self, message: str) -> None:
         super().__init__(404, message)
 
 
 class BadParameter(ApiError):
+    """422 naming ``parameter``, in the message as well, for a value FastAPI's types let through."""
+
     def __init__(self, parameter: str, message: str) -> None:
         super().__init__(422, f"{parameter}: {message}", parameter)
 
 
 def error_response(status: int, message: str, parameter: str | None = None) -> Response:
+    """The error body of :class:`schemas.api.ErrorResponse` with ``status``."""
     body = {"error": {"status": status, "message": message, "parameter": parameter}}
     return Response(json.dumps(body), status_code=status, media_type="application/json")
 

@@ -13,10 +13,12 @@ from indexer.api.environment import ENV_DSN, ENV_SETTINGS
 from indexer.errors import DatabaseError, UsageError
 from indexer.redact import redact_url
 from indexer.store.database import connect, database_url
+from indexer.store.sqlfiles import queries
 from schemas.config import Config
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``api`` command to the CLI."""
     p = sub.add_parser("api", help="serve the read-only JSON API")
     p.add_argument("--host", help="address to listen on (default: [api] host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: [api] port, 8000)")
@@ -41,7 +43,7 @@ async def check_schema(dsn: str) -> None:
             raise
         raise DatabaseError(f"{exc}; run 'depin-indexer migrate' first (it creates the API's role)") from None
     try:
-        missing = await conn.fetchval("select to_regclass('analytics.monthly_revenue') is null")
+        missing = await conn.fetchval(queries("api")["analytics_views_missing"])
     finally:
         await conn.close()
     if missing:
@@ -51,6 +53,7 @@ async def check_schema(dsn: str) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    """Serve the API until stopped: in this process, or in ``--workers`` uvicorn workers."""
     # Imported here: the web stack is only needed by this command.
     import uvicorn
 

@@ -1,5 +1,6 @@
 -- Named queries of the JSON API (loaded by indexer.store.sqlfiles.queries("api")).
--- Every query reads the analytics schema only: the API connects as depin_reader.
+-- Every query reads the analytics schema only (the API connects as depin_reader), but
+-- for the transaction control of an export at the end.
 
 -- networks --
 select n.network, n.chains,
@@ -103,3 +104,35 @@ select chain, indexed_block, head, lag_blocks,
        extract(epoch from now() - last_update)::float8 as seconds_since_update
 from analytics.indexing_status
 order by chain
+
+-- export_monthly_revenue --
+-- Exports: one query a view, so that no statement is built from the URL (the views are
+-- the EXPORTABLE list of indexer/api/routes/export.py).
+select * from analytics.monthly_revenue
+
+-- export_node_earnings_daily --
+select * from analytics.node_earnings_daily
+
+-- export_node_earnings_monthly --
+select * from analytics.node_earnings_monthly
+
+-- export_network_utilisation_daily --
+select * from analytics.network_utilisation_daily
+
+-- export_network_utilisation_monthly --
+select * from analytics.network_utilisation_monthly
+
+-- export_node_profitability_monthly --
+select * from analytics.node_profitability_monthly
+
+-- export_without_timeout --
+-- An export may take longer than an ordinary query; `local`: for its transaction only.
+set local statement_timeout = 0
+
+-- end_open_transaction --
+-- Ends the transaction an interrupted export left open, before the connection is reused.
+rollback
+
+-- analytics_views_missing --
+-- Checked by `depin-indexer api` before serving: true when nothing was migrated.
+select to_regclass('analytics.monthly_revenue') is null
