@@ -124,3 +124,60 @@ def test_every_dirty_mark_goes_through_core_mark_dirty() -> None:
         if re.search(r"insert\s+into\s+core\.dirty_days", line, re.IGNORECASE)
     ]
     assert not offenders, f"dirty days marked without core.mark_dirty: {offenders}"
+
+
+def inline_sql(source: str, name: str) -> list[str]:
+    """Every SQL statement written in ``source`` itself rather than loaded from ``sql/``."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    found: dict[int, str] = {}
+    for node in ast.walk(tree):
+        literal_query = (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in DB_CALLS
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        )
+        sql_text = (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and SQL.search(node.value)
+        )
+        if (literal_query or sql_text) and not OPT_OUT.search(lines[node.lineno - 1]):
+            found.setdefault(node.lineno, f"{name}:{node.lineno}: SQL written in Python; put it in sql/queries")
+    return [found[line] for line in sorted(found)]
+
+
+def test_no_sql_statement_is_written_in_the_product_code() -> None:
+    """All SQL lives in sql/ and is loaded by name; only identifier DDL may stay, with its reason."""
+    found = []
+    for folder in ("indexer", "schemas"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            found += inline_sql(path.read_text(), str(path.relative_to(ROOT)))
+    assert not found, "inline SQL:\n" + "\n".join(found)
+
+
+def test_the_inline_rule_sees_literals_and_constants_but_not_docstrings() -> None:
+    sample = '''
+"""Reads core.flows: select tx from core.flows is what it does."""
+QUERY = """
+select tx from core.flows where chain = $1
+"""
+async def f(conn, sql):
+    """delete from core.flows is never done here."""
+    await conn.execute("rollback")
+    await conn.fetch(sql["named"], 1)
+    await conn.execute("create database " + name)  # sql-ok: a database name is an identifier
+'''
+    found = inline_sql(sample, "sample.py")
+    assert [int(v.split(":")[1]) for v in found] == [3, 8], found

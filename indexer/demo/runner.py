@@ -33,6 +33,7 @@ from indexer.localchains.anvil import AnvilNode
 from indexer.localchains.solana_rpc import SolanaRpcServer
 from indexer.store.embedded import EmbeddedPostgres, default_data_dir
 from indexer.store.migrate import migrate
+from indexer.store.sqlfiles import queries
 from schemas.config import Config, EvmChain
 
 START = date(2025, 8, 1)
@@ -112,38 +113,11 @@ def demo_prices(seed: int = 7) -> list[tuple[date, str, Decimal]]:
 
 
 async def _figures(conn: asyncpg.Connection, result: DemoResult) -> None:
-    result.revenue = [
-        dict(r)
-        for r in await conn.fetch(
-            "select network, month, token, amount, amount_usd, payments, payers from analytics.monthly_revenue "
-            "order by network, month, token"
-        )
-    ]
-    result.top_nodes = [
-        dict(r)
-        for r in await conn.fetch(
-            "select p.network, p.month, p.node, p.earnings_usd, p.days_active "
-            "from (select network, max(month) as month from analytics.network_utilisation_monthly group by network) l, "
-            "lateral (select * from analytics.node_profitability_monthly q where q.network = l.network "
-            "and q.month = l.month order by q.earnings_usd desc nulls last, q.node limit 5) p "
-            "order by p.network, p.earnings_usd desc nulls last, p.node"
-        )
-    ]
-    result.utilisation = [
-        dict(r)
-        for r in await conn.fetch(
-            "select network, month, active_nodes, node_days_active, utilisation, paying_customers, revenue_usd, "
-            "rewards_usd, demand_ratio from analytics.network_utilisation_monthly order by network, month"
-        )
-    ]
-    result.profitability = [
-        dict(r)
-        for r in await conn.fetch(
-            "select network, month, count(*) as nodes, count(*) filter (where net_usd > 0) as profitable, "
-            "round(avg(net_usd), 2) as average_net_usd from analytics.node_profitability_monthly "
-            "group by network, month order by network, month"
-        )
-    ]
+    sql = queries("demo")
+    result.revenue = [dict(r) for r in await conn.fetch(sql["revenue"])]
+    result.top_nodes = [dict(r) for r in await conn.fetch(sql["top_nodes"])]
+    result.utilisation = [dict(r) for r in await conn.fetch(sql["utilisation"])]
+    result.profitability = [dict(r) for r in await conn.fetch(sql["profitability"])]
 
 
 async def build(stack: ExitStack, data_dir: Path | None = None, progress: Any = print) -> DemoResult:
@@ -155,6 +129,7 @@ async def build(stack: ExitStack, data_dir: Path | None = None, progress: Any = 
     polygon = stack.enter_context(AnvilNode(137, timestamp=int(_ts(START)) - 2 * DAY))
     aioz = stack.enter_context(AnvilNode(168, timestamp=int(_ts(START)) - 2 * DAY))
     admin = await asyncpg.connect(admin_url)
+    # A database name is an identifier, which no statement can take as a parameter.
     await admin.execute(f"drop database if exists {DATABASE} with (force)")  # sql-ok: a constant name
     await admin.execute(f"create database {DATABASE}")  # sql-ok: a constant name
     await admin.close()
