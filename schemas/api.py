@@ -122,6 +122,10 @@ class ChainStatus(BaseModel):
     head: int | None
     lag_blocks: int | None
     seconds_since_update: float | None
+    seconds_since_verify: float | None = Field(
+        description="since the service's last scheduled verify of the chain ended; null: never"
+    )
+    verify_mismatches: int | None = Field(description="what that verify found wrong (0: all agreed); null: never ran")
 
 
 class ReadyResponse(BaseModel):

@@ -151,6 +151,23 @@ async def test_status_endpoints(client: httpx.AsyncClient) -> None:
     assert "depin_api_requests_total" in metrics
 
 
+async def test_readyz_reports_the_last_scheduled_verify(populated, client: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
+    before = (await client.get("/readyz")).json()["chains"][0]
+    assert before["seconds_since_verify"] is None and before["verify_mismatches"] is None, "never verified"
+    conn = await asyncpg.connect(populated[0])
+    try:
+        # What the service's verify job writes (sql/queries/service.sql, record_verify).
+        await conn.execute(
+            "insert into core.chain_status (chain, verified_at, verify_mismatches) "
+            "values ('solana', now() - interval '90 seconds', 2)"
+        )
+    finally:
+        await conn.close()
+    after = (await client.get("/readyz")).json()["chains"][0]
+    assert after["verify_mismatches"] == 2
+    assert 89 <= after["seconds_since_verify"] < 120, after
+
+
 async def test_openapi_documents_every_endpoint(client: httpx.AsyncClient) -> None:
     paths = set((await client.get("/openapi.json")).json()["paths"])
     assert paths >= {
