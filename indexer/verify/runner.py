@@ -6,7 +6,7 @@ The command prints a :class:`Verdict`'s lines; the service records its mismatch 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -61,14 +61,11 @@ async def _verify_evm(conn: asyncpg.Connection, config: Config, ingestor: EvmIng
         written = await verifier.repair(conn, gaps)
         verdict.lines.append(f"{name}: repaired {len(gaps)} gap(s), {written} flow(s) written")
         gaps = await verifier.check(conn, *span)
-    verdict.mismatches = len(gaps)
-    verdict.lines += [f"MISMATCH {gap}" for gap in gaps]
-    if not gaps:
-        verdict.lines.append(
-            f"{name}: ok ({len(verifier.addresses)} address(es) x {len(ingestor.tokens)} token(s), "
-            f"blocks {span[0] + 1}-{span[1]})"
-        )
-    return verdict
+    ok = (
+        f"{name}: ok ({len(verifier.addresses)} address(es) x {len(ingestor.tokens)} token(s), "
+        f"blocks {span[0] + 1}-{span[1]})"
+    )
+    return _concluded(verdict, gaps, ok)
 
 
 async def _verify_solana(
@@ -86,11 +83,15 @@ async def _verify_solana(
         written = await verifier.repair(conn, mismatches)
         verdict.lines.append(f"{name}: repaired {len(mismatches)} transaction(s), {written} flow(s) written")
         mismatches = await verifier.check(conn, horizon, progress)
-    verdict.mismatches = len(mismatches)
-    verdict.lines += [f"MISMATCH {mismatch}" for mismatch in mismatches]
-    if not mismatches:
-        verdict.lines.append(
-            f"{name}: ok ({verifier.addresses} address(es), {verifier.transactions:,} transaction(s) "
-            f"re-decoded, up to slot {horizon})"
-        )
+    ok = (
+        f"{name}: ok ({verifier.addresses} address(es), {verifier.transactions:,} transaction(s) "
+        f"re-decoded, up to slot {horizon})"
+    )
+    return _concluded(verdict, mismatches, ok)
+
+
+def _concluded(verdict: Verdict, found: Sequence[object], ok: str) -> Verdict:
+    """The verdict ends with a line per mismatch left, or with ``ok`` when none is."""
+    verdict.mismatches = len(found)
+    verdict.lines += [f"MISMATCH {mismatch}" for mismatch in found] or [ok]
     return verdict
