@@ -3,7 +3,10 @@
 History comes from ``getSignaturesForAddress``, which pages newest-first, 1,000 at a time.
 The ingestor follows, per address, every labelled wallet, every token account of those
 wallets (an incoming SPL transfer names the receiver's token account, never its wallet)
-and every mint with a ``burn_revenue``/``mint_rewards`` label.
+and every mint with a ``burn_revenue``/``mint_rewards`` label. Token accounts are the ones
+open now (``getTokenAccountsByOwner``) and every one the decoded transactions show owned by
+a followed wallet, recorded in ``core.token_accounts``: wallets close accounts all the
+time, and the payments into a closed account name only the account.
 
 Each address keeps two cursors, both written atomically with the flows they cover:
 
@@ -41,6 +44,7 @@ from indexer.chains.solana_walk import WALK, Walk
 from indexer.chains.stats import SyncStats
 from indexer.decode import solana as solana_decode
 from indexer.decode.columns import FlowColumns
+from indexer.decode.solana_accounts import OwnedAccounts, owned_token_accounts
 from indexer.errors import DepinError
 from indexer.retry import Backoff
 from indexer.store.sqlfiles import queries
@@ -106,6 +110,8 @@ class SolanaIngestor:
         mine = [label for label in labels if label.chain == name]
         self.wallets = sorted({label.address for label in mine if label.role in ("revenue", "rewards")})
         self.recent = _RecentSignatures()
+        self._wallet_set = frozenset(self.wallets)
+        self._run_addresses: list[str] = []
         self.mint_sources = sorted(
             {label.address for label in mine if label.role in ("burn_revenue", "mint_rewards")} & self.mints
         )
@@ -114,8 +120,10 @@ class SolanaIngestor:
         """Start-up check: the endpoint answers and knows its slot."""
         await self.client.call("getSlot", [{"commitment": self.commitment}])
 
-    async def addresses(self) -> list[str]:
-        """Wallets, their token accounts of tracked mints (found anew each run), and mints."""
+    async def addresses(self, conn: asyncpg.Connection, *, everything: bool = False) -> list[str]:
+        """Wallets, mints, their token accounts of tracked mints open now, and the recorded
+        ones (closed since, most of them) that may hold history not walked yet; with
+        ``everything``, every recorded account (what verify re-reads)."""
         found: list[str] = list(self.wallets) + list(self.mint_sources)
         calls = [
             (
@@ -135,6 +143,8 @@ class SolanaIngestor:
                 for account in _token_accounts(answer, params[0]):
                     if account[1] in self.mints:
                         found.append(account[0])
+        known = await conn.fetch(_SQL["known_token_accounts"], self.name, self.wallets, sorted(self.mints), everything)
+        found += [r["account"] for r in known]
         return sorted(set(found), key=found.index)
 
     async def sync(
@@ -163,15 +173,18 @@ class SolanaIngestor:
         # earlier run fetched may since have been rolled back and must be fetched again.
         self.recent = _RecentSignatures()
         await self._settle_unfinalised(conn, stats)
-        addresses = await self.addresses()
-        stats.addresses = len(addresses)
-        for number, address in enumerate(addresses):
+        # Accounts found in this run's transactions join the list as they are found.
+        addresses = self._run_addresses = await self.addresses(conn)
+        number = 0
+        while number < len(addresses):
             if should_stop():
                 break
-            await self._sync_address(conn, address, stats, to_block, should_stop)
+            await self._sync_address(conn, addresses[number], stats, to_block, should_stop)
+            number += 1
             if progress is not None:
-                progress(number + 1, len(addresses), stats.flows)
-        else:
+                progress(number, len(addresses), stats.flows)
+        stats.addresses = len(addresses)
+        if number == len(addresses) and not should_stop():
             # Every address is complete up to at least this slot: the chain-wide cursor
             # (what /readyz reports). Endpoints may lag each other: never move it back.
             current = await read_cursor(conn, self.name)
@@ -207,11 +220,12 @@ class SolanaIngestor:
             # With --to SLOT, signatures above it are left for a later run.
             page = listed if to_block is None else [s for s in listed if s["slot"] <= to_block]
             walk.listed(page, final)
-            flows, fetched, unfinalised = await self._flows(page, stats, final)
+            flows, fetched, unfinalised, accounts = await self._flows(page, stats, final)
             if listed:
                 walk.page_ends_at(listed[-1])
             checkpoints = self._checkpoints(address, walk, last_page)
-            result = await write_batch(conn, flows, checkpoints, unfinalised=unfinalised)
+            result = await write_batch(conn, flows, checkpoints, unfinalised=unfinalised, token_accounts=accounts)
+            self._run_addresses += [a for a in accounts if a not in self._run_addresses]
             self.recent.update(fetched)
             stats.flows += len(flows)
             stats.flows_new += result.flows_inserted
@@ -316,16 +330,17 @@ class SolanaIngestor:
 
     async def _flows(
         self, page: list[dict[str, Any]], stats: SyncStats, final: int
-    ) -> tuple[FlowColumns, list[str], list[tuple[str, int]]]:
+    ) -> tuple[FlowColumns, list[str], list[tuple[str, int]], OwnedAccounts]:
         """Fetch and decode the successful, not-yet-seen transactions of one page.
 
-        Returns the flows, the signatures fetched, and (signature, slot) of those above
-        the finalized slot, to be re-checked on later runs.
+        Returns the flows, the signatures fetched, (signature, slot) of those above the
+        finalized slot, to be re-checked on later runs, and the token accounts of the
+        followed wallets that the transactions show.
         """
         wanted = [s["signature"] for s in page if s.get("err") is None and s["signature"] not in self.recent]
         flows = FlowColumns(self.name)
         if not wanted:
-            return flows, wanted, []
+            return flows, wanted, [], {}
         size = self.config.transactions_per_request
         chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
         # Several batches in flight: the client spreads them over endpoints within limits.
@@ -335,7 +350,7 @@ class SolanaIngestor:
         solana_decode.decode_transactions(txs, self.mints, flows, signatures=wanted)
         stats.transactions += len(txs)
         unfinalised = [(tx_sig, tx["slot"]) for tx_sig, tx in zip(wanted, txs, strict=True) if tx["slot"] > final]
-        return flows, wanted, unfinalised
+        return flows, wanted, unfinalised, owned_token_accounts(txs, self._wallet_set, self.mints)
 
     async def fetch_transactions(self, signatures: list[str]) -> list[dict[str, Any]]:
         """getTransaction for each signature; nulls are retried, never skipped."""

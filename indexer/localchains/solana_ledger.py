@@ -367,6 +367,17 @@ def burn_ix(
     )
 
 
+def close_account_ix(
+    account: Pubkey, destination: Pubkey, owner: Pubkey, program: Pubkey = TOKEN_PROGRAM_ID
+) -> Instruction:
+    """``CloseAccount`` (9): the empty ``account`` goes, its rent lamports to ``destination``."""
+    return Instruction(
+        program,
+        bytes([9]),
+        [AccountMeta(account, False, True), AccountMeta(destination, False, True), AccountMeta(owner, True, False)],
+    )
+
+
 def transfer_checked_with_fee_ix(
     source: Pubkey, mint: Pubkey, dest: Pubkey, owner: Pubkey, amount: int, decimals: int, fee: int
 ) -> Instruction:
@@ -729,6 +740,11 @@ class SolanaLedger:
         """Burn ``amount`` from ``account`` (owned by ``owner``)."""
         ix = burn_ix(account, mint.address, owner.pubkey(), amount, mint.program, mint.decimals if checked else None)
         return self.send([ix], [self.payer, owner])
+
+    def close_account(self, owner: Keypair, account: Pubkey, mint: MintInfo) -> Sent:
+        """Close ``account`` (empty, owned by ``owner``), its rent back to ``owner``: what
+        wallets do all the time on mainnet to recover rent."""
+        return self.send([close_account_ix(account, owner.pubkey(), owner.pubkey(), mint.program)], [self.payer, owner])
 
     def nested_account(self, wallet: Pubkey | Keypair, owner_mint: MintInfo, nested_mint: MintInfo) -> Pubkey:
         """Create the "nested" associated account: ``nested_mint`` held by the wallet's

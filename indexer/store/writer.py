@@ -12,7 +12,7 @@ is always safe: exactly-once by construction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -81,6 +81,8 @@ async def write_batch(
     forget_blocks_below: int | None = None,
     *,
     unfinalised: Sequence[tuple[str, int]] = (),
+    token_accounts: Mapping[str, tuple[str, str, int, int]] | None = None,
+    undecodable: Sequence[tuple[str, int, str, str]] = (),
     _step: Callable[[str], None] | None = None,
 ) -> WriteResult:
     """Commit flows, unfinalised block hashes and cursors in one transaction.
@@ -88,6 +90,10 @@ async def write_batch(
     ``forget_blocks_below``: block rows of this chain under this number are final and no
     longer needed for reorg detection. ``unfinalised``: (signature, slot) of Solana
     transactions in this batch that are not finalized yet, re-checked on later runs.
+    ``token_accounts``: account -> (owner, mint, first slot, last slot) of Solana token
+    accounts of followed wallets that this batch's transactions show, to walk later.
+    ``undecodable``: (signature, slot, reason, raw answer as JSON text) of Solana
+    transactions the decoder refused and the chain's config records instead of stopping.
     Raises :class:`CursorConflict` (and writes nothing) if a cursor would move backwards:
     another writer advanced it meanwhile.
     ``_step`` is called after each step with its name; tests use it to crash there.
@@ -120,6 +126,14 @@ async def write_batch(
         if unfinalised:
             signatures, slots = zip(*unfinalised, strict=True)
             await conn.execute(_SQL["upsert_unfinalised"], flows.chain, signatures, slots)
+        if token_accounts:
+            accounts = sorted(token_accounts)
+            columns = zip(*(token_accounts[a] for a in accounts), strict=True)
+            await conn.execute(_SQL["upsert_token_accounts"], flows.chain, accounts, *map(list, columns))
+        if undecodable:
+            # With the page's cursor: a crash cannot advance past a transaction unrecorded.
+            fields = [list(field) for field in zip(*undecodable, strict=True)]
+            await conn.execute(_SQL["record_undecodable"], flows.chain, *fields)
         step("blocks")
         for cp in checkpoints:
             moved = await conn.fetchval(_SQL["advance_cursor"], cp.chain, cp.source, cp.block, cp.ref)

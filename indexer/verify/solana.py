@@ -26,6 +26,7 @@ import asyncpg
 from indexer.chains.solana import SolanaIngestor
 from indexer.decode import solana as solana_decode
 from indexer.decode.columns import FlowColumns
+from indexer.decode.solana_accounts import owned_token_accounts
 from indexer.store.sqlfiles import queries
 from indexer.store.writer import read_cursor, replace_transactions
 
@@ -62,6 +63,7 @@ class SolanaVerifier:
         self._expected: dict[str, list[Row]] = {}  # of mismatched transactions, for repair
         self.transactions = 0
         self.addresses = 0
+        self._addresses: list[str] = []
 
     async def horizon(self, conn: asyncpg.Connection) -> int | None:
         """The slot every followed address is indexed to, or None if nothing is yet."""
@@ -75,8 +77,8 @@ class SolanaVerifier:
         self._expected.clear()
         listed: set[str] = set()
         mismatches: list[SolanaMismatch] = []
-        addresses = await self.ingestor.addresses()
-        self.addresses = len(addresses)
+        addresses = await self.ingestor.addresses(conn, everything=True)
+        self._addresses = addresses  # accounts found in the transactions re-read join it
         for number, address in enumerate(addresses, 1):
             before: str | None = None
             while True:
@@ -94,6 +96,7 @@ class SolanaVerifier:
                 before = page[-1]["signature"]
             if progress is not None:
                 progress(f"{self.chain}: address {number}/{len(addresses)} checked, {self.transactions:,} transactions")
+        self.addresses = len(addresses)
         mismatches += await self._extras(conn, horizon, listed)
         return mismatches
 
@@ -106,6 +109,9 @@ class SolanaVerifier:
         fresh = FlowColumns(self.chain)
         solana_decode.decode_transactions(txs, self.ingestor.mints, fresh, signatures=signatures)
         self.transactions += len(txs)
+        # The same discovery as the ingestor's: an account it never recorded is read too.
+        found = owned_token_accounts(txs, set(self.ingestor.wallets), self.ingestor.mints)
+        self._addresses += [a for a in found if a not in self._addresses]
         expected: dict[str, list[Row]] = {sig: [] for sig in signatures}
         for i in range(len(fresh)):
             expected[fresh.tx[i]].append(

@@ -49,6 +49,15 @@ insert into core.unfinalised_transactions (chain, signature, slot)
 select $1, s, n from unnest($2::text[], $3::bigint[]) as u(s, n)
 on conflict (chain, signature) do update set slot = excluded.slot
 
+-- record_undecodable --
+-- Solana transactions the decoder refused (on_undecodable = "record"): ($2 signature, $3
+-- slot, $4 reason, $5 the raw getTransaction answer as JSON text). Seen again (a rerun
+-- after a crash, another address listing it), the latest answer and reason are kept.
+insert into core.undecodable_transactions as u (chain, signature, slot, reason, answer)
+select $1, s, n, r, a::jsonb from unnest($2::text[], $3::bigint[], $4::text[], $5::text[]) as x(s, n, r, a)
+on conflict (chain, signature) do update
+    set slot = excluded.slot, reason = excluded.reason, answer = excluded.answer, recorded_at = now()
+
 -- advance_cursor --
 -- Returns NULL (and changes nothing) when the cursor is already past $3: another writer
 -- advanced it meanwhile, and the batch must not move it back.
@@ -99,3 +108,14 @@ select pg_advisory_unlock(hashtext('depin-indexer:' || $1))
 -- lock_for_transaction --
 -- Waits for the lock, held until the transaction ends.
 select pg_advisory_xact_lock(hashtext('depin-indexer:' || $1))
+
+-- upsert_token_accounts --
+-- Token accounts of followed wallets seen in this batch's transactions, one row each:
+-- their first and last slot widen; owner and mint are those of the latest sighting.
+insert into core.token_accounts as t (chain, account, owner, mint, first_slot, last_slot)
+select $1, a, o, m, f, l from unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) as u(a, o, m, f, l)
+on conflict (chain, account) do update set
+    first_slot = least(t.first_slot, excluded.first_slot),
+    last_slot = greatest(t.last_slot, excluded.last_slot),
+    owner = case when excluded.last_slot >= t.last_slot then excluded.owner else t.owner end,
+    mint = case when excluded.last_slot >= t.last_slot then excluded.mint else t.mint end
