@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from indexer.decode.solana import NATIVE_MINT
 from indexer.errors import ConfigError
 from schemas.config import CHAIN_NAME, Config, EvmChain, SolanaChain
 
@@ -151,15 +152,8 @@ def _normalise(kind: str, address: str) -> str:
     return address.lower() if kind == "evm" else address
 
 
-def _cross_check(config: Config) -> list[str]:
-    """Rules that relate tables to each other; fixes the text form of EVM addresses."""
-    problems: list[str] = []
-    for name in config.chains:
-        if not CHAIN_NAME.match(name):
-            problems.append(
-                f"chains.{name}: a chain name is lower-case letters, digits, '-' or '_', starting with a letter"
-            )
-    known = ", ".join(sorted(config.chains)) or "none"
+def _check_tokens(config: Config, known: str, problems: list[str]) -> dict[tuple[str, str], int]:
+    """Check ``[[tokens]]`` against the chains (problems appended); return (chain, address) -> index."""
     seen_tokens: dict[tuple[str, str], int] = {}
     for i, token in enumerate(config.tokens):
         chain = config.chains.get(token.chain)
@@ -172,11 +166,35 @@ def _cross_check(config: Config) -> list[str]:
         elif (problem := _address_problem(chain.kind, token.address)) is not None:
             problems.append(f"tokens[{i}].address: {problem}")
             continue
+        if isinstance(chain, SolanaChain) and token.address == NATIVE_MINT:
+            problems.append(f"tokens[{i}].address: {_WRAPPED_SOL}")
         token.address = _normalise(chain.kind, token.address)
         key = (token.chain, token.address)
         if key in seen_tokens:
             problems.append(f"tokens[{i}]: same token as tokens[{seen_tokens[key]}]")
         seen_tokens[key] = i
+    return seen_tokens
+
+
+# Why the native mint is refused here rather than at the first transaction that moves it
+# (docs/methodology.md, "Wrapped SOL").
+_WRAPPED_SOL = (
+    f"wrapped SOL ({NATIVE_MINT}) is not supported: its token balances follow the account's lamports "
+    "(a System transfer then SyncNative, an account created with lamports, CloseAccount) without a token "
+    "instruction that moves them, so its flows cannot be decoded and checked against the balances"
+)
+
+
+def _cross_check(config: Config) -> list[str]:
+    """Rules that relate tables to each other; fixes the text form of EVM addresses."""
+    problems: list[str] = []
+    for name in config.chains:
+        if not CHAIN_NAME.match(name):
+            problems.append(
+                f"chains.{name}: a chain name is lower-case letters, digits, '-' or '_', starting with a letter"
+            )
+    known = ", ".join(sorted(config.chains)) or "none"
+    seen_tokens = _check_tokens(config, known, problems)
     for i, label in enumerate(config.labels):
         chain = config.chains.get(label.chain)
         if chain is None:

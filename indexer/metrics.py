@@ -39,6 +39,13 @@ LAST_VERIFY = Gauge(
     ["chain"],
     registry=REGISTRY,
 )
+UNDECODABLE = Gauge(
+    "depin_undecodable_transactions",
+    'Transactions recorded in core.undecodable_transactions (Solana, on_undecodable = "record"): '
+    "their flows are missing from every figure",
+    ["chain"],
+    registry=REGISTRY,
+)
 VERIFY_FAILURES = Counter(
     "depin_verify_failures", "Scheduled verifies that failed", ["chain", "error"], registry=REGISTRY
 )

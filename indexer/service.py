@@ -209,6 +209,8 @@ class Service:
             if stats.head is not None and stats.indexed_to is not None:
                 metrics.BLOCKS_BEHIND.labels(name).set(max(0, stats.head - stats.indexed_to))
             await _record_status(conn, name, stats.head, stats.final_head, error=None)
+            # The table's count, not this run's: right after a restart too, and for every chain.
+            metrics.UNDECODABLE.labels(name).set(await conn.fetchval(_SQL["undecodable_count"], name))
             if stats.flows_new:
                 log.info("%s: %d new flows up to block %s", name, stats.flows_new, stats.indexed_to)
 

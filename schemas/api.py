@@ -126,6 +126,10 @@ class ChainStatus(BaseModel):
         description="since the service's last scheduled verify of the chain ended; null: never"
     )
     verify_mismatches: int | None = Field(description="what that verify found wrong (0: all agreed); null: never ran")
+    undecodable_transactions: int = Field(
+        description='transactions recorded as undecodable (Solana, on_undecodable = "record"): '
+        "their flows are missing from the figures; see core.undecodable_transactions"
+    )
 
 
 class ReadyResponse(BaseModel):

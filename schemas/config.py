@@ -109,6 +109,14 @@ class SolanaChain(_ChainBase):
     transactions_per_request: int = Field(default=100, ge=1, le=250)
     # getSignaturesForAddress returns at most 1,000 per page; some providers cap it lower.
     signatures_per_request: int = Field(default=1000, ge=1, le=1000)
+    # A transaction whose answer fails the decoder (inner instructions not recorded by the
+    # node, a balance mismatch, a fee-bearing mint): stopping is the safe default, since
+    # going on leaves its flows out of every figure.
+    on_undecodable: Literal["stop", "record"] = Field(
+        default="stop",
+        description='"stop": ingestion stops at the transaction, naming it; "record": it is kept in '
+        "core.undecodable_transactions (with its raw answer, no flows) and indexing goes on",
+    )
 
 
 ChainConfig = Annotated[EvmChain | SolanaChain, Field(discriminator="kind")]

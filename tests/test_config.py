@@ -184,6 +184,20 @@ BAD_CONFIGS = [
         "chains.sol.rpc: not an http(s) URL",
     ),
     (
+        "wrapped SOL as a token",
+        '[chains.sol]\nkind="solana"\nrpc=["http://127.0.0.1:8899"]\n'
+        '[[tokens]]\nchain="sol"\naddress="rndrizKT3MK1iimdxRdWabcF7Zg7AR5T4nud4EkHBof"\nsymbol="RENDER"\ndecimals=8\n'
+        '[[tokens]]\nchain="sol"\naddress="So11111111111111111111111111111111111111112"\nsymbol="WSOL"\ndecimals=9\n',
+        "tokens[1].address: wrapped SOL (So11111111111111111111111111111111111111112) is not supported: "
+        "its token balances follow the account's lamports",
+    ),
+    (
+        "on_undecodable word",
+        '[chains.sol]\nkind="solana"\nrpc=["http://127.0.0.1:8899"]\non_undecodable="skip"\n'
+        '[[tokens]]\nchain="sol"\naddress="rndrizKT3MK1iimdxRdWabcF7Zg7AR5T4nud4EkHBof"\nsymbol="RENDER"\ndecimals=8\n',
+        "chains.sol.on_undecodable: Input should be 'stop' or 'record'",
+    ),
+    (
         "same endpoint twice",
         EVM.replace('["http://127.0.0.1:8545"]', '["http://a:1", "http://a:1"]') + TOKEN,
         "chains.polygon.rpc: the same endpoint is listed twice",

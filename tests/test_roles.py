@@ -19,6 +19,7 @@ WRITES = [
     "create temporary table sneaky (x int)",
     "create schema sneaky",
     "select * from core.flows",
+    "select answer from core.undecodable_transactions",  # raw answers stay the indexer's
 ]
 
 
@@ -33,6 +34,23 @@ async def test_read_only_roles_are_refused(db_url: str, role: str, statement: st
             await conn.execute(statement)
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_read_only_roles_see_which_transactions_were_left_out(
+    db_url: str, conn: asyncpg.Connection, role: str
+) -> None:
+    await conn.execute(
+        "insert into core.undecodable_transactions (chain, signature, slot, reason, answer) "
+        "values ('solana', 'sig', 7, 'why', '{}')"
+    )
+    reader = await asyncpg.connect(as_role(db_url, role))
+    try:
+        row = await reader.fetchrow("select signature, slot, reason from analytics.undecodable_transactions")
+        assert tuple(row) == ("sig", 7, "why")
+        assert await reader.fetchval("select undecodable_transactions from analytics.indexing_status") == 1
+    finally:
+        await reader.close()
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -31,11 +31,12 @@ never name an unfinalised signature, so whatever replaced it is listed again.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -66,6 +67,47 @@ _NEVER_UNFINAL = 2**63 - 1  # the "finalized slot" at finalized commitment: any 
 
 class TransactionsUnavailable(DepinError):
     """The endpoint keeps answering null for transactions it listed: retried next run."""
+
+
+# (signature, slot, reason, raw answer as JSON text): a row of core.undecodable_transactions.
+UndecodableRecord = tuple[str, int, str, str]
+
+INGEST_STOPS = (
+    'ingestion stops here and nothing of this page is stored (on_undecodable = "stop"; with "record" the '
+    "transaction is recorded in core.undecodable_transactions, without flows, and indexing goes on)"
+)
+_WRONG_ANSWER = (
+    "the endpoint must be fixed, not the transaction: such answers are never recorded as undecodable "
+    "(every transaction would be)"
+)
+
+
+class DecodedPage(NamedTuple):
+    """One page of an address's signatures, fetched and decoded, ready to write."""
+
+    flows: FlowColumns
+    fetched: list[str]  # signatures asked for: not fetched again in this run
+    unfinalised: list[tuple[str, int]]  # (signature, slot) above the finalized slot, re-checked later
+    accounts: OwnedAccounts  # token accounts of followed wallets the transactions show
+    refused: list[UndecodableRecord]  # recorded instead of decoded (on_undecodable = "record")
+
+
+class UndecodableTransaction(DepinError):
+    """A transaction whose answer the decoder refused, named with its chain and slot."""
+
+    def __init__(self, chain: str, signature: str, slot: Any, error: Exception, hint: str = INGEST_STOPS) -> None:
+        self.chain = chain
+        self.signature = signature
+        self.slot = slot
+        reason = str(error)
+        # The decoder's message starts with the transaction; it leads this one already.
+        for prefix in (f"transaction {signature} (slot {slot}): ", f"transaction {signature}: "):
+            reason = reason.removeprefix(prefix)
+        self.reason = reason
+        self.summary = f"transaction {signature} (chain {chain}, slot {slot}) cannot be decoded: {reason}"
+        super().__init__(
+            f"{self.summary}; {_WRONG_ANSWER if isinstance(error, solana_decode.SolanaWrongAnswer) else hint}"
+        )
 
 
 class _RecentSignatures:
@@ -220,14 +262,20 @@ class SolanaIngestor:
             # With --to SLOT, signatures above it are left for a later run.
             page = listed if to_block is None else [s for s in listed if s["slot"] <= to_block]
             walk.listed(page, final)
-            flows, fetched, unfinalised, accounts = await self._flows(page, stats, final)
+            decoded = await self._flows(page, stats, final)
             if listed:
                 walk.page_ends_at(listed[-1])
-            checkpoints = self._checkpoints(address, walk, last_page)
-            result = await write_batch(conn, flows, checkpoints, unfinalised=unfinalised, token_accounts=accounts)
-            self._run_addresses += [a for a in accounts if a not in self._run_addresses]
-            self.recent.update(fetched)
-            stats.flows += len(flows)
+            result = await write_batch(
+                conn,
+                decoded.flows,
+                self._checkpoints(address, walk, last_page),
+                unfinalised=decoded.unfinalised,
+                token_accounts=decoded.accounts,
+                undecodable=decoded.refused,
+            )
+            self._run_addresses += [a for a in decoded.accounts if a not in self._run_addresses]
+            self.recent.update(decoded.fetched)
+            stats.flows += len(decoded.flows)
             stats.flows_new += result.flows_inserted
             if last_page:
                 return
@@ -328,29 +376,69 @@ class SolanaIngestor:
                 raise RpcError("", "getSignaturesForAddress", None, f"malformed entry for {address}: {entry!r:.200}")
         return page
 
-    async def _flows(
-        self, page: list[dict[str, Any]], stats: SyncStats, final: int
-    ) -> tuple[FlowColumns, list[str], list[tuple[str, int]], OwnedAccounts]:
-        """Fetch and decode the successful, not-yet-seen transactions of one page.
-
-        Returns the flows, the signatures fetched, (signature, slot) of those above the
-        finalized slot, to be re-checked on later runs, and the token accounts of the
-        followed wallets that the transactions show.
-        """
+    async def _flows(self, page: list[dict[str, Any]], stats: SyncStats, final: int) -> DecodedPage:
+        """Fetch and decode the successful, not-yet-seen transactions of one page."""
         wanted = [s["signature"] for s in page if s.get("err") is None and s["signature"] not in self.recent]
         flows = FlowColumns(self.name)
         if not wanted:
-            return flows, wanted, [], {}
+            return DecodedPage(flows, wanted, [], {}, [])
         size = self.config.transactions_per_request
         chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
         # Several batches in flight: the client spreads them over endpoints within limits.
         results = await asyncio.gather(*(self.fetch_transactions(chunk) for chunk in chunks))
         txs = [tx for chunk in results for tx in chunk]
-        # The requested signatures let the decoder check each answer is the one asked for.
-        solana_decode.decode_transactions(txs, self.mints, flows, signatures=wanted)
+        refused = self.decode(txs, wanted, flows)
         stats.transactions += len(txs)
+        stats.undecodable += len(refused)
         unfinalised = [(tx_sig, tx["slot"]) for tx_sig, tx in zip(wanted, txs, strict=True) if tx["slot"] > final]
-        return flows, wanted, unfinalised, owned_token_accounts(txs, self._wallet_set, self.mints)
+        # Accounts only from answers the decoder accepted: a refused one may be malformed.
+        gone = {record[0] for record in refused}
+        decoded = [tx for sig, tx in zip(wanted, txs, strict=True) if sig not in gone] if gone else txs
+        accounts = owned_token_accounts(decoded, self._wallet_set, self.mints)
+        return DecodedPage(flows, wanted, unfinalised, accounts, refused)
+
+    def decode(
+        self,
+        txs: Sequence[dict[str, Any]],
+        signatures: Sequence[str],
+        out: FlowColumns,
+        *,
+        record: bool | None = None,
+        hint: str = INGEST_STOPS,
+    ) -> list[UndecodableRecord]:
+        """Decode ``txs`` (answers to ``signatures``) into ``out``; return those refused and recorded.
+
+        The whole batch is decoded at once (the fast path); only if that fails is each
+        transaction decoded alone, to name the one at fault and keep the flows of the
+        others. Refused ones are recorded (never any of their flows) when ``record`` (by
+        default the chain's ``on_undecodable = "record"``); otherwise the first raises
+        :class:`UndecodableTransaction` with ``hint``. An answer the endpoint got wrong
+        (another transaction, another encoding such as ``jsonParsed``) always raises:
+        recording it would record every transaction that endpoint serves.
+        """
+        try:
+            # The requested signatures let the decoder check each answer is the one asked for.
+            solana_decode.decode_transactions(txs, self.mints, out, signatures=signatures)
+            return []
+        except solana_decode.SolanaDecodeError:
+            pass  # which transaction(s)? one at a time below
+        recording = self.config.on_undecodable == "record" if record is None else record
+        kept = FlowColumns(self.name)
+        refused: list[UndecodableRecord] = []
+        for sig, tx in zip(signatures, txs, strict=True):
+            try:
+                solana_decode.decode_transactions([tx], self.mints, kept, signatures=[sig])
+            except solana_decode.SolanaDecodeError as exc:
+                slot = tx.get("slot") if isinstance(tx, dict) else None
+                if recording and type(slot) is not int:
+                    hint = "it cannot be recorded either: its slot is not an integer"
+                error = UndecodableTransaction(self.name, sig, slot, exc, hint)
+                if not recording or isinstance(exc, solana_decode.SolanaWrongAnswer) or type(slot) is not int:
+                    raise error from None
+                log.warning("%s; recorded in core.undecodable_transactions, indexing goes on", error.summary)
+                refused.append((sig, slot, error.reason, json.dumps(tx)))
+        out.extend(kept)
+        return refused
 
     async def fetch_transactions(self, signatures: list[str]) -> list[dict[str, Any]]:
         """getTransaction for each signature; nulls are retried, never skipped."""

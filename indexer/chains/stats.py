@@ -20,3 +20,4 @@ class SyncStats:
     indexed_to: int | None = None
     transactions: int = 0  # Solana: transactions fetched
     addresses: int = 0  # Solana: addresses walked
+    undecodable: int = 0  # Solana: transactions recorded as undecodable (on_undecodable = "record")

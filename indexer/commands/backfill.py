@@ -139,6 +139,12 @@ async def _one_chain(
             f"in {stats.seconds:.1f} s",
             file=sys.stderr,
         )
+        if stats.undecodable:
+            print(
+                f"{name}: {stats.undecodable:,} transaction(s) recorded as undecodable, their flows left out "
+                "(see core.undecodable_transactions)",
+                file=sys.stderr,
+            )
         return True
     except Interrupted:
         return True  # the caller reports the stop once, for every chain

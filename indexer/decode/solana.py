@@ -39,6 +39,15 @@ Rules that keep every stored row verifiable:
 * **Nulls.** A ``null`` result is never "nothing there": :func:`decode_transactions`
   raises :class:`SolanaTransactionMissing` listing them. Ingestors call
   :func:`missing_signatures` first and fetch those again later.
+* **Unrecorded inner instructions.** ``meta.innerInstructions: null`` (some nodes answer so
+  for parts of history; an answer without CPIs has ``[]``) hides every CPI transfer and
+  shifts the ``idx`` of every later instruction. Such a transaction decodes only when its
+  top-level programs cannot have made CPIs (SPL Token, System, Compute Budget, Memo); else,
+  if it involves a tracked mint at all, :class:`SolanaInnerInstructionsMissing` names the
+  cause instead of a bare balance mismatch.
+* **Encoding.** Only ``encoding: "json"`` is decodable. A ``jsonParsed`` answer (account
+  keys as objects, instructions carrying ``programId``/``parsed``), as a proxy or cache
+  may substitute, raises :class:`SolanaWrongEncoding`.
 
 ``idx`` is the instruction's position in execution order over *all* instructions of the
 transaction (top-level instruction 0, its inner instructions, top-level instruction 1,
@@ -62,8 +71,11 @@ __all__ = [
     "TOKEN_PROGRAM_ID",
     "SolanaDecodeError",
     "SolanaDecodeMismatch",
+    "SolanaInnerInstructionsMissing",
     "SolanaTransactionMissing",
     "SolanaUnsupportedInstruction",
+    "SolanaWrongAnswer",
+    "SolanaWrongEncoding",
     "b58decode",
     "b58encode",
     "decode_transactions",
@@ -75,6 +87,18 @@ TOKEN_2022_PROGRAM_ID = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
 NATIVE_MINT = "So11111111111111111111111111111111111111112"
 """Wrapped SOL: its token balances follow lamports, so it is not decodable as flows."""
 _TOKEN_PROGRAMS = frozenset((TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID))
+# Programs that never invoke another program: a transaction made only of their
+# instructions has no inner instructions, recorded or not. Token-2022 is not one of them
+# (transfer hooks are CPIs), nor is any program we cannot vouch for.
+_NO_CPI_PROGRAMS = frozenset(
+    (
+        TOKEN_PROGRAM_ID,
+        "11111111111111111111111111111111",  # System
+        "ComputeBudget111111111111111111111111111111",
+        "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr",  # Memo v2
+        "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo",  # Memo v1
+    )
+)
 
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _DIGIT = {c: i for i, c in enumerate(_ALPHABET)}
@@ -136,6 +160,28 @@ class SolanaUnsupportedInstruction(SolanaDecodeError):
     """A tracked mint moved in a way a flow cannot represent (Token-2022 transfer fees)."""
 
 
+class SolanaInnerInstructionsMissing(SolanaDecodeError):
+    """``meta.innerInstructions`` is null on a transaction whose tracked flows depend on them."""
+
+
+class SolanaWrongAnswer(SolanaDecodeError):
+    """The endpoint answered something other than what was asked (another transaction,
+    another encoding): a fault of the endpoint, not a property of the transaction."""
+
+
+class SolanaWrongEncoding(SolanaWrongAnswer):
+    """The answer is not ``encoding: "json"`` (a ``jsonParsed`` one, most likely): every
+    answer of that endpoint will be the same."""
+
+    def __init__(self, signature: str, what: str) -> None:
+        self.signature = signature
+        super().__init__(
+            f'transaction {signature}: the getTransaction answer is not in encoding "json" ({what}, as in a '
+            '"jsonParsed" answer): a proxy or cache in front of the node rewrote the encoding; this indexer asks '
+            'for encoding: "json" and can decode nothing else'
+        )
+
+
 def b58encode(data: bytes) -> str:
     """Base58 (Bitcoin alphabet) text of ``data``, as Solana spells keys and signatures."""
     n = int.from_bytes(data, "big")
@@ -183,7 +229,10 @@ def decode_transactions(
     signature, slot and blockTime must agree). Raises :class:`SolanaTransactionMissing`
     if any result is ``null`` (nothing is decoded then), :class:`SolanaDecodeMismatch`
     when flows disagree with the balances, :class:`SolanaUnsupportedInstruction` for
-    Token-2022 fee movements of a tracked mint, and :class:`SolanaDecodeError` for any
+    Token-2022 fee movements of a tracked mint, :class:`SolanaInnerInstructionsMissing`
+    when the node did not record inner instructions that the flows depend on,
+    :class:`SolanaWrongAnswer` (:class:`SolanaWrongEncoding`) when the endpoint answered
+    another transaction or another encoding, and :class:`SolanaDecodeError` for any
     other malformed or inconsistent result. On any error ``out`` is left unchanged.
     """
     n = len(txs)
@@ -214,7 +263,7 @@ def decode_transactions(
         if type(sig) is not str:
             raise SolanaDecodeError(f"result #{position}: signature is not a string: {sig!r:.100}")
         if signatures is not None and sig != signatures[position]:
-            raise SolanaDecodeError(
+            raise SolanaWrongAnswer(
                 f"result #{position} is transaction {sig}, but {signatures[position]} was asked for"
             )
         try:
@@ -224,6 +273,9 @@ def decode_transactions(
         except SolanaDecodeError:
             raise
         except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            if isinstance(exc, KeyError) and exc.args == ("programIdIndex",):
+                # An inner instruction of another encoding (the top level is checked first).
+                raise SolanaWrongEncoding(sig, "an instruction carries no programIdIndex") from None
             raise SolanaDecodeError(
                 f"transaction {sig}: malformed getTransaction result ({type(exc).__name__}: {exc})"
             ) from None
@@ -270,6 +322,8 @@ def _decode_one(
 ) -> None:
     """Decode one transaction into ``columns`` (or raise, leaving them to be discarded)."""
     blocks, times, sigs, idxs, tokens, srcs, dsts, amounts = columns
+    message = tx["transaction"]["message"]
+    _check_encoding(message, sig)
     meta = tx["meta"]
     if meta is None:
         raise SolanaDecodeError(f"transaction {sig}: meta is null (the endpoint has no status for it)")
@@ -320,7 +374,6 @@ def _decode_one(
     if status is not None and status != {"Ok": None}:
         raise SolanaDecodeError(f"transaction {sig}: err is null but status is {status!r:.100}")
 
-    message = tx["transaction"]["message"]
     keys = message["accountKeys"]
     loaded = meta.get("loadedAddresses")
     if loaded is not None and (loaded["writable"] or loaded["readonly"]):
@@ -331,6 +384,7 @@ def _decode_one(
 
     top = message["instructions"]
     inner = meta["innerInstructions"]
+    unrecorded = inner is None and not all(keys[ix["programIdIndex"]] in _NO_CPI_PROGRAMS for ix in top)
     if inner is None:
         inner = ()
     slot = tx["slot"]
@@ -436,6 +490,8 @@ def _decode_one(
             f"transaction {sig}: innerInstructions are not one group per top-level instruction in order "
             f"(group {group} of {groups} has index {inner[group]['index']!r}, {count} top-level instructions)"
         )
+    if unrecorded and (delta or len(sigs) > first):
+        _refuse_unrecorded(sig, slot, top, keys, info, delta, decoded, tokens[first:])
     if decoded != delta:
         # Dicts may differ only by zero entries (an unchanged account, flows that net out).
         _explain_mismatch(sig, decoded, delta, info, keys, inits, (*pre, *post))
@@ -451,6 +507,49 @@ def _decode_one(
             raise SolanaDecodeError(f"transaction {sig}: {position} instructions, more than an idx can hold")
         blocks += [slot] * made
         times += [block_time] * made
+
+
+def _check_encoding(message: Mapping[str, Any], sig: str) -> None:
+    """Refuse an answer of another encoding before reading anything by index."""
+    keys = message["accountKeys"]
+    if keys and type(keys[0]) is not str:
+        kind = "objects" if isinstance(keys[0], Mapping) else type(keys[0]).__name__ + "s"
+        raise SolanaWrongEncoding(sig, f"accountKeys are {kind}, not base58 strings")
+    top = message["instructions"]
+    if top and isinstance(top[0], Mapping) and "programIdIndex" not in top[0]:
+        carried = [key for key in ("programId", "parsed") if key in top[0]]
+        what = f"carries {' and '.join(carried)}" if carried else "has"
+        raise SolanaWrongEncoding(sig, f"instruction 0 {what} no programIdIndex")
+
+
+def _refuse_unrecorded(
+    sig: str,
+    slot: Any,
+    top: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    info: Mapping[int, tuple[Any, Any]],
+    delta: Mapping[int, int],
+    decoded: Mapping[int, int],
+    minted: Sequence[str],
+) -> None:
+    """Raise :class:`SolanaInnerInstructionsMissing` for a tracked transaction whose inner
+    instructions the node did not record (the cause, not the balance mismatch it leads to)."""
+    program = next(keys[ix["programIdIndex"]] for ix in top if keys[ix["programIdIndex"]] not in _NO_CPI_PROGRAMS)
+    mint = info[next(iter(delta))][1] if delta else minted[0]
+    detail = ""
+    for account in sorted(set(delta) | set(decoded), key=repr):
+        if delta.get(account, 0) != decoded.get(account, 0):
+            name = keys[account] if type(account) is int and 0 <= account < len(keys) else f"#{account!r}"
+            detail = (
+                f"; token account {name} changed by {delta.get(account, 0)} according to "
+                f"pre/postTokenBalances but the top-level instructions move {decoded.get(account, 0)}"
+            )
+            break
+    raise SolanaInnerInstructionsMissing(
+        f"transaction {sig} (slot {slot}): meta.innerInstructions is null: this node did not record inner "
+        f"instructions for this transaction, so CPI transfers cannot be decoded (it calls program {program}, "
+        f"which may make them, and involves tracked mint {mint}{detail}); fetch it from a node that has them"
+    )
 
 
 def _note_init(

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import asyncpg
 
 from indexer.chains.solana import SolanaIngestor
-from indexer.decode import solana as solana_decode
 from indexer.decode.columns import FlowColumns
 from indexer.decode.solana_accounts import owned_token_accounts
 from indexer.store.sqlfiles import queries
@@ -34,6 +33,10 @@ log = logging.getLogger(__name__)
 _SQL = queries("verify")
 
 Row = tuple[int, int, int, str, str | None, str | None, int]  # idx, slot, time, token, src, dst, amount
+_CANNOT_CHECK = (
+    "verify cannot check this transaction (one recorded in core.undecodable_transactions is skipped, "
+    "this one is not recorded)"
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class SolanaVerifier:
         self._expected: dict[str, list[Row]] = {}  # of mismatched transactions, for repair
         self.transactions = 0
         self.addresses = 0
+        self.recorded: set[str] = set()  # signatures recorded as undecodable, read by check()
         self._addresses: list[str] = []
 
     async def horizon(self, conn: asyncpg.Connection) -> int | None:
@@ -73,8 +77,13 @@ class SolanaVerifier:
     async def check(
         self, conn: asyncpg.Connection, horizon: int, progress: Callable[[str], None] | None = None
     ) -> list[SolanaMismatch]:
-        """Every mismatch at or below slot ``horizon``."""
+        """Every mismatch at or below slot ``horizon``.
+
+        Transactions recorded as undecodable are listed but not re-decoded: they hold no
+        flows by construction, and the runner reports how many there are.
+        """
         self._expected.clear()
+        self.recorded = {r["signature"] for r in await conn.fetch(_SQL["undecodable_signatures"], self.chain)}
         listed: set[str] = set()
         mismatches: list[SolanaMismatch] = []
         addresses = await self.ingestor.addresses(conn, everything=True)
@@ -101,13 +110,17 @@ class SolanaVerifier:
         return mismatches
 
     async def _compare(self, conn: asyncpg.Connection, wanted: Sequence[tuple[str, int]]) -> list[SolanaMismatch]:
+        wanted = [(sig, slot) for sig, slot in wanted if sig not in self.recorded]
+        if not wanted:
+            return []
         signatures = [sig for sig, _ in wanted]
         size = self.ingestor.config.transactions_per_request
         chunks = [signatures[i : i + size] for i in range(0, len(signatures), size)]
         results = await asyncio.gather(*(self.ingestor.fetch_transactions(chunk) for chunk in chunks))
         txs = [tx for chunk in results for tx in chunk]
         fresh = FlowColumns(self.chain)
-        solana_decode.decode_transactions(txs, self.ingestor.mints, fresh, signatures=signatures)
+        # Stops at a transaction that cannot be decoded now: nothing to compare it with.
+        self.ingestor.decode(txs, signatures, fresh, record=False, hint=_CANNOT_CHECK)
         self.transactions += len(txs)
         # The same discovery as the ingestor's: an account it never recorded is read too.
         found = owned_token_accounts(txs, set(self.ingestor.wallets), self.ingestor.mints)

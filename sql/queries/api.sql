@@ -103,7 +103,7 @@ order by month
 select chain, indexed_block, head, lag_blocks,
        extract(epoch from now() - last_update)::float8 as seconds_since_update,
        extract(epoch from now() - verified_at)::float8 as seconds_since_verify,
-       verify_mismatches
+       verify_mismatches, undecodable_transactions
 from analytics.indexing_status
 order by chain
 

@@ -21,3 +21,7 @@ on conflict (chain) do update set
     verified_at = coalesce(excluded.verified_at, s.verified_at),
     verify_mismatches = coalesce(excluded.verify_mismatches, s.verify_mismatches),
     verify_error = excluded.verify_error
+
+-- undecodable_count --
+-- Transactions of chain $1 recorded as undecodable (the depin_undecodable_transactions gauge).
+select count(*) from core.undecodable_transactions where chain = $1

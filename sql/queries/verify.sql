@@ -15,3 +15,7 @@ from core.flows where chain = $1 and tx = any($2::text[])
 -- Every stored transaction of chain $1 up to slot $2, with its slot and flow count.
 select tx, min(block) as slot, count(*) as n from core.flows
 where chain = $1 and block <= $2 group by tx
+
+-- undecodable_signatures --
+-- Transactions of chain $1 recorded as undecodable: verify lists them, never re-decodes them.
+select signature from core.undecodable_transactions where chain = $1

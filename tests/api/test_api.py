@@ -168,6 +168,21 @@ async def test_readyz_reports_the_last_scheduled_verify(populated, client: httpx
     assert 89 <= after["seconds_since_verify"] < 120, after
 
 
+async def test_readyz_counts_the_transactions_recorded_as_undecodable(populated, client: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
+    assert (await client.get("/readyz")).json()["chains"][0]["undecodable_transactions"] == 0
+    conn = await asyncpg.connect(populated[0])
+    try:
+        # What the writer stores under on_undecodable = "record" (sql/queries/store.sql).
+        await conn.execute(
+            "insert into core.undecodable_transactions (chain, signature, slot, reason, answer) "
+            "select 'solana', 'sig' || n, n, 'meta.innerInstructions is null', '{}' from generate_series(1, 3) n"
+        )
+    finally:
+        await conn.close()
+    chains = (await client.get("/readyz")).json()["chains"]
+    assert [(c["chain"], c["undecodable_transactions"]) for c in chains] == [("solana", 3)]
+
+
 async def test_openapi_documents_every_endpoint(client: httpx.AsyncClient) -> None:
     paths = set((await client.get("/openapi.json")).json()["paths"])
     assert paths >= {
