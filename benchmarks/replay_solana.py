@@ -88,6 +88,7 @@ class _Handler(ReplayHandler):
     pool: Pool
     count = 0
     served: Any = None  # multiprocessing.Value: transactions served
+    also: str = ""  # a second address (a followed mint) listing the same history
 
     def _answer(self, call: dict[str, Any]) -> str:
         method, params = call["method"], call.get("params", [])
@@ -107,7 +108,7 @@ class _Handler(ReplayHandler):
         return "null"
 
     def _signatures(self, address: str, options: dict[str, Any]) -> str:
-        if address != WALLET:
+        if address not in (WALLET, self.also):
             return "[]"
         hi = self.count  # exclusive
         if options.get("before"):
@@ -130,14 +131,14 @@ class _Handler(ReplayHandler):
         return "[" + ",".join(entries) + "]"
 
 
-def _serve(port: int, pool: Pool, count: int, served: Any) -> None:
-    _Handler.pool, _Handler.count, _Handler.served = pool, count, served
+def _serve(port: int, pool: Pool, count: int, served: Any, also: str) -> None:
+    _Handler.pool, _Handler.count, _Handler.served, _Handler.also = pool, count, served, also
     ThreadingHTTPServer(("127.0.0.1", port), _Handler).serve_forever()
 
 
-def start(texts: list[bytes], count: int) -> tuple[str, multiprocessing.Process, Any]:
+def start(texts: list[bytes], count: int, also: str = "") -> tuple[str, multiprocessing.Process, Any]:
     """Run the server in its own process (its CPU is not ours); returns (url, process, served)."""
 
     served = multiprocessing.Value("q", 0)
-    url, proc = serve_in_process(_serve, Pool(texts), count, served, probe="getSlot")
+    url, proc = serve_in_process(_serve, Pool(texts), count, served, also, probe="getSlot")
     return url, proc, served

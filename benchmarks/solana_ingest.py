@@ -52,16 +52,21 @@ def rss_mb() -> float:
 
 
 async def ours(
-    url: str, db_url: str, mints: set[str], served: object
+    url: str, db_url: str, mints: set[str], served: object, follow_mint: str | None = None
 ) -> tuple[int, int, float, list[tuple[int, float]]]:
-    """(transactions, flows, seconds, [(transactions served, RSS MB)]) of one full sync."""
+    """(transactions, flows, seconds, [(transactions served, RSS MB)]) of one full sync:
+    of the payment wallet, or with ``follow_mint`` of that mint (``follow = "mint"``, no
+    labels), whose history the server lists the same."""
     conn = await asyncpg.connect(db_url)
     await migrate(conn)
     config = SolanaChain(kind="solana", rpc=[url])
     # A stop event as backfill passes one: its waits are part of what users run.
     client = RpcClient("solana", [url], max_concurrency=config.max_concurrency, stop=asyncio.Event())
     labels = [LabelConfig(network="io.net", chain="solana", address=replay_solana.WALLET, role="revenue")]
-    ingestor = SolanaIngestor("solana", config, sorted(mints), labels, client)
+    if follow_mint:
+        ingestor = SolanaIngestor("solana", config, sorted(mints), [], client, followed_mints=[follow_mint])
+    else:
+        ingestor = SolanaIngestor("solana", config, sorted(mints), labels, client)
     samples: list[tuple[int, float]] = []
 
     async def sample() -> None:
@@ -146,7 +151,8 @@ def main() -> None:
         f"decoder alone: {decode:,.0f} tx/s (json.loads before it: {loads:,.0f} tx/s; both: "
         f"{1 / (1 / loads + 1 / decode):,.0f} tx/s)"
     )
-    url, server, served = replay_solana.start(texts, n)
+    followed = sorted(mints)[0]
+    url, server, served = replay_solana.start(texts, n, also=followed)
     try:
         with benchmark_server() as pg:
             db = asyncio.run(fresh_database(pg, "bench_solana_ours"))
@@ -159,6 +165,13 @@ def main() -> None:
                 points.append(f"{at[1]:.0f} MB at {at[0]:,}")
             points.append(f"{samples[-1][1]:.0f} MB at {samples[-1][0]:,}")
             print(f"          RSS: {', '.join(points)} transactions; peak {peak_rss_mb():.0f} MB")
+            db3 = asyncio.run(fresh_database(pg, "bench_solana_mint"))
+            m_txs, m_flows, m_seconds, _ = asyncio.run(ours(url, db3, mints, served, follow_mint=followed))
+            m_rate = m_txs / m_seconds
+            print(
+                f"ours, follow = mint: {m_txs:,} transactions ({m_flows:,} flows) in {m_seconds:.1f} s = "
+                f"{m_rate:,.0f} tx/s ({m_rate / rate:.2f}x the address path)"
+            )
             db2 = asyncio.run(fresh_database(pg, "bench_solana_base"))
             base_n, base_s = asyncio.run(baseline(url, db2, mints, args.baseline))
             base_rate = base_n / base_s

@@ -130,6 +130,10 @@ class TokenConfig(StrictModel):
     symbol: str = Field(min_length=1, max_length=32)
     decimals: int = Field(ge=0, le=77)
     stablecoin: bool = Field(default=False, description="worth 1 USD when no price row exists")
+    # Solana only (EVM chains always store every Transfer of a configured token): "mint"
+    # pages the mint's own signature history like an address's and stores every flow of
+    # the mint in those transactions; "labels" follows the labelled wallets only.
+    follow: Literal["labels", "mint"] = "labels"
 
 
 class LabelConfig(StrictModel):

@@ -84,4 +84,5 @@ def build_ingestor(name: str, config: Config, client: RpcClient) -> Ingestor:
             f"chains.{name}: Solana ingestion is not part of this build yet; the chain is skipped "
             "(EVM chains, figures and the API work without it)"
         ) from None
-    return SolanaIngestor(name, chain, tokens, config.labels, client)  # type: ignore[no-any-return]
+    whole = [t.address for t in config.tokens if t.chain == name and t.follow == "mint"]
+    return SolanaIngestor(name, chain, tokens, config.labels, client, followed_mints=whole)  # type: ignore[no-any-return]

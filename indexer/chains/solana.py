@@ -140,6 +140,7 @@ class SolanaIngestor:
         labels: Sequence[LabelConfig],
         client: RpcClient,
         *,
+        followed_mints: Sequence[str] = (),
         null_retries: int = 5,
     ) -> None:
         self.name = name
@@ -154,9 +155,10 @@ class SolanaIngestor:
         self.recent = _RecentSignatures()
         self._wallet_set = frozenset(self.wallets)
         self._run_addresses: list[str] = []
-        self.mint_sources = sorted(
-            {label.address for label in mine if label.role in ("burn_revenue", "mint_rewards")} & self.mints
-        )
+        # Mints followed as addresses: those with follow = "mint" (the token's whole history
+        # as far as its transactions name it) and those whose mints or burns are labelled.
+        labelled_mints = {label.address for label in mine if label.role in ("burn_revenue", "mint_rewards")}
+        self.mint_sources = sorted((labelled_mints | set(followed_mints)) & self.mints)
 
     async def start(self) -> None:
         """Start-up check: the endpoint answers and knows its slot."""

@@ -37,6 +37,8 @@ class Shop:
     account: Pubkey
     customers: list[tuple[Keypair, Pubkey]]
     expected: Counter[FlowKey] = field(default_factory=Counter)
+    checked: bool = False  # TransferChecked (names the mint) rather than Transfer
+    minted: Counter[FlowKey] = field(default_factory=Counter)  # the customers' funding (MintTo)
 
     @classmethod
     def open(cls, *, customers: int = 3, finalized_lag: int = 0) -> Shop:
@@ -45,12 +47,14 @@ class Shop:
         wallet = ledger.wallet("payments")
         account = ledger.token_account(wallet, mint)
         buyers = []
+        minted: Counter[FlowKey] = Counter()
         for i in range(customers):
             buyer = ledger.wallet(f"customer{i}")
             source = ledger.token_account(buyer, mint)
-            ledger.mint_to(mint, source, 10**15)
+            funded = ledger.mint_to(mint, source, 10**15)
+            minted[(funded.signature, str(mint.address), None, str(buyer.pubkey()), 10**15)] += 1
             buyers.append((buyer, source))
-        return cls(ledger, mint, wallet, account, buyers)
+        return cls(ledger, mint, wallet, account, buyers, minted=minted)
 
     def pay(self, n: int, *, amount: int = 1_000_000) -> list[str]:
         """``n`` payments into the wallet's token account, one slot each."""
@@ -58,7 +62,7 @@ class Shop:
         for i in range(n):
             buyer, source = self.customers[i % len(self.customers)]
             self.ledger.advance(1)
-            tx = self.ledger.transfer(buyer, source, self.account, amount + i)
+            tx = self.ledger.transfer(buyer, source, self.account, amount + i, mint=self.mint, checked=self.checked)
             self.expected[
                 (tx.signature, str(self.mint.address), str(buyer.pubkey()), str(self.wallet.pubkey()), amount + i)
             ] += 1
