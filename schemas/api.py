@@ -102,6 +102,9 @@ class UtilisationRow(BaseModel):
     revenue_usd: DecimalString | None
     rewards_usd: DecimalString | None
     demand_ratio: DecimalString | None = None
+    partial: bool | None = Field(
+        default=None, description="month granularity: the month is in progress (utilisation over the days elapsed)"
+    )
 
 
 class UtilisationResponse(BaseModel):

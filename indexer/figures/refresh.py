@@ -62,12 +62,22 @@ async def refresh(conn: asyncpg.Connection) -> RefreshStats:
         await conn.execute(sql["drop_node_earnings_daily"], day_list)
         await conn.execute(sql["fill_node_earnings_daily"], day_list)
         months = sorted({d.replace(day=1) for d in affected})
-        for name in ("drop_monthly", "drop_monthly_nodes", "drop_monthly_network", "drop_monthly_profit"):
+        for name in ("drop_monthly", "drop_monthly_nodes", "drop_monthly_network"):
             await conn.execute(sql[name], months)
         await conn.execute(sql["fill_monthly"], months)
+        # A node's days online in a month depend on its payouts in the months beside it.
+        profit_months = sorted({n for m in months for n in (_shift(m, -1), m, _shift(m, 1))})
+        await conn.execute(sql["drop_monthly_profit"], profit_months)
+        await conn.execute(sql["fill_monthly_profit"], profit_months)
         stats.chain_days, stats.days, stats.months = len(dirty), len(day_list), len(months)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _shift(month: date, by: int) -> date:
+    """The first day of the month ``by`` months from ``month`` (a first day)."""
+    index = month.year * 12 + month.month - 1 + by
+    return date(index // 12, index % 12 + 1, 1)
 
 
 async def _update_first_days(conn: asyncpg.Connection, sql: dict[str, str], nodes: set[tuple[str, str]]) -> set[date]:

@@ -94,7 +94,7 @@ order by day
 
 -- utilisation_monthly --
 select network, month as period, active_nodes, node_days_active, utilisation, paying_customers,
-       revenue_usd, rewards_usd, demand_ratio
+       revenue_usd, rewards_usd, demand_ratio, partial
 from analytics.network_utilisation_monthly
 where network = $1
 order by month

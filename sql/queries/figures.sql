@@ -164,20 +164,53 @@ ins_net as (
            case when r.network is null then 0 else r.revenue_usd end,
            case when e.network is null then 0 else e.rewards_usd end
     from net_e e full join net_r r on r.network = e.network and r.month = e.month
+    returning 1
 )
-insert into rollup.node_profitability_monthly (network, node, month, days_active, earnings_usd,
-                                               electricity_usd, net_usd)
-select p.network, p.node, p.month, p.days_active, trim_scale(p.earnings_usd), trim_scale(p.electricity_usd),
-       trim_scale(p.earnings_usd - p.electricity_usd)
-from (
+select count(*) from ins_net
+
+-- fill_monthly_profit --
+-- $1: first days of the months whose profitability to recompute (rows dropped before):
+-- the recomputed months and their neighbours, since a node's days online in a month
+-- depend on whether it was paid in the month before and the month after.
+-- Days online (docs/methodology.md, "Profitability"): from the node's first to its last
+-- payout in the month, from the month's first day instead if it was paid in the previous
+-- month, and to the month's last day (today's, for the month in progress) if it is paid
+-- in the next one. Electricity = watts x 24 h x days online / 1000 x usd_per_kwh.
+with m as (select unnest($1::date[]) as month),
+earn as (
+    select e.network, e.node, e.day, e.amount_usd, date_trunc('month', e.day)::date as month
+    from rollup.earnings_daily e
+    where e.day >= (select min(month) from m)
+      and e.day < (select max(month) from m) + interval '1 month'
+      and date_trunc('month', e.day)::date in (select month from m)
+),
+online as (
     select e.network, e.node, e.month, count(distinct e.day)::int as days_active,
            case when count(*) = count(e.amount_usd) then sum(e.amount_usd) end as earnings_usd,
-           coalesce(a.watts, d.watts) * 24 * count(distinct e.day) / 1000
-               * coalesce(a.usd_per_kwh, d.usd_per_kwh) as electricity_usd
+           (case when exists (select 1 from rollup.earnings_daily x
+                              where x.network = e.network and x.node = e.node
+                                and x.day >= e.month + interval '1 month' and x.day < e.month + interval '2 months')
+                 then least((e.month + interval '1 month' - interval '1 day')::date,
+                            greatest(max(e.day), (now() at time zone 'UTC')::date))
+                 else max(e.day) end)
+         - (case when exists (select 1 from rollup.earnings_daily x
+                              where x.network = e.network and x.node = e.node
+                                and x.day >= e.month - interval '1 month' and x.day < e.month)
+                 then e.month
+                 else min(e.day) end) + 1 as days_online
     from earn e
-    left join core.assumptions a on a.network = e.network
+    group by e.network, e.node, e.month
+)
+insert into rollup.node_profitability_monthly (network, node, month, days_active, days_online, earnings_usd,
+                                               electricity_usd, net_usd)
+select p.network, p.node, p.month, p.days_active, p.days_online, trim_scale(p.earnings_usd),
+       trim_scale(p.electricity_usd), trim_scale(p.earnings_usd - p.electricity_usd)
+from (
+    select o.*, coalesce(a.watts, d.watts) * 24 * o.days_online / 1000
+               * coalesce(a.usd_per_kwh, d.usd_per_kwh) as electricity_usd
+    from online o
+    left join core.assumptions a on a.network = o.network
     cross join (select watts, usd_per_kwh from core.assumptions where network = '*') d
-    group by e.network, e.node, e.month, a.watts, a.usd_per_kwh, d.watts, d.usd_per_kwh
 ) p
 
 -- mark_every_day --

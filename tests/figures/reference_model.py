@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
@@ -163,7 +163,7 @@ def _model(
     views["node_profitability_monthly"] = {}
     for (n, node, m0), v in profit.items():
         watts, kwh = assumptions.get(n, assumptions["*"])
-        electricity = watts * 24 * len(v["days"]) / 1000 * kwh
+        electricity = watts * 24 * _days_online(profit, n, node, m0, v["days"]) / 1000 * kwh
         earnings = _sum_or_none(v["usd"])
         views["node_profitability_monthly"][(n, node, m0)] = (
             earnings,
@@ -200,3 +200,16 @@ async def views_in_database(conn: Any) -> dict[str, dict[tuple[Any, ...], tuple[
         width = KEY_WIDTH[name]
         out[name] = {tuple(r)[:width]: tuple(r)[width:] for r in await conn.fetch(query)}
     return out
+
+
+def _days_online(
+    profit: dict[tuple[str, str, date], dict[str, Any]], network: str, node: str, m0: date, days: set[date]
+) -> int:
+    """Days a node was online in month ``m0`` (docs/methodology.md, "Profitability"): its
+    first to last payout, from the month's first day if it was paid the month before, to
+    the month's last day if it is paid the month after."""
+    before = m0.replace(year=m0.year - 1, month=12) if m0.month == 1 else m0.replace(month=m0.month - 1)
+    after = m0.replace(year=m0.year + 1, month=1) if m0.month == 12 else m0.replace(month=m0.month + 1)
+    start = m0 if (network, node, before) in profit else min(days)
+    end = (after - timedelta(days=1)) if (network, node, after) in profit else max(days)
+    return (end - start).days + 1

@@ -210,6 +210,55 @@ async def test_aioz_native_and_profitability(conn: asyncpg.Connection) -> None:
     assert profit == {"earnings_usd": Decimal(1), "electricity_usd": Decimal("1.62"), "net_usd": Decimal("-0.62")}
 
 
+async def test_a_node_paid_weekly_pays_for_electricity_every_day_it_was_online(conn: asyncpg.Connection) -> None:
+    """Worked by hand (docs/methodology.md, "Profitability"): paid on Jan 3, 10, 17, 24,
+    31 and Feb 7. January: first payout Jan 3, paid again in February, so online to Jan 31:
+    29 days. February: paid in January, so online from Feb 1, to its last payout Feb 7: 7
+    days. At 450 W x 24 h = 10.8 kWh a day x 0.15 USD = 1.62 USD a day: 46.98 and 11.34 USD
+    (counting paid days only, January read 5 days, 8.10 USD: 5.8 times too little)."""
+    await sync_reference(conn, config())
+    node = "0x" + "9e" * 20
+    aioz = FlowColumns("aioz")
+    paydays = [date(2024, 1, d) for d in (3, 10, 17, 24, 31)] + [date(2024, 2, 7)]
+    for number, day in enumerate(paydays):
+        aioz.append(100 + number, f"0xw{number}", -1, "native", REWA, node, 10**18, at(day))
+    await write_batch(conn, aioz, [Checkpoint("aioz", 105)])
+    await refresh(conn)
+    rows = await conn.fetch(
+        "select month, days_active, days_online, electricity_usd from analytics.node_profitability_monthly "
+        "where network = 'aioz' and node = $1 order by month",
+        node,
+    )
+    assert [tuple(r) for r in rows] == [
+        (date(2024, 1, 1), 5, 29, Decimal("46.98")),
+        (date(2024, 2, 1), 1, 7, Decimal("11.34")),
+    ]
+
+
+async def test_utilisation_of_the_month_in_progress_counts_the_days_elapsed(conn: asyncpg.Connection) -> None:
+    """Worked by hand: two nodes each paid once this month (UTC), on its first day. Two
+    node-days over two nodes x the days elapsed so far: 1 / day-of-month, where dividing
+    by every day of the month read 1 / 31 on December 1st (a full month: 1 / days in month)."""
+    await sync_reference(conn, config())
+    today = datetime.now(UTC).date()
+    first = today.replace(day=1)
+    aioz = FlowColumns("aioz")
+    aioz.append(200, "0xu1", -1, "native", REWA, "0x" + "a7" * 20, 10**18, at(first))
+    aioz.append(201, "0xu2", -1, "native", REWA, "0x" + "a8" * 20, 10**18, at(first, 1))
+    aioz.append(202, "0xu3", -1, "native", REWA, "0x" + "a7" * 20, 10**18, at(date(2024, 4, 1)))
+    await write_batch(conn, aioz, [Checkpoint("aioz", 202)])
+    await refresh(conn)
+    rows = {
+        r["month"]: (r["utilisation"], r["partial"])
+        for r in await conn.fetch(
+            "select month, utilisation, partial from analytics.network_utilisation_monthly where network = 'aioz'"
+        )
+    }
+    elapsed = (today - first).days + 1
+    assert rows[first] == ((Decimal(1) / elapsed).quantize(Decimal("0.000001")), True)
+    assert rows[date(2024, 4, 1)] == (Decimal("0.033333"), False), "a past month: 1 node-day / (1 x 30 days)"
+
+
 async def test_relabelling_marks_days_dirty_and_changes_the_figures(conn: asyncpg.Connection) -> None:
     await populate(conn)
     changes = await sync_reference(conn, config(drop=REWA))
