@@ -96,3 +96,24 @@ async def test_partitions_exist_around_now_after_migrate(conn: asyncpg.Connectio
     }
     assert "flows_default" in names
     assert len(names) >= 5, f"current month, the previous one and three ahead: {sorted(names)}"
+
+
+async def test_every_analytics_view_and_column_describes_itself(conn: asyncpg.Connection) -> None:
+    """`\\d+` in psql and BI tools show the methodology: no view or column without a comment."""
+    undescribed = await conn.fetch(
+        """
+        select c.relname, a.attname
+        from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'analytics'
+        left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+        where c.relkind in ('v', 'm')
+          and (obj_description(c.oid, 'pg_class') is null or col_description(c.oid, a.attnum) is null)
+        order by 1, 2
+        """
+    )
+    views = await conn.fetchval(
+        "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = 'analytics' and c.relkind in ('v', 'm')"
+    )
+    assert views >= 9
+    assert not undescribed, f"without a description: {[tuple(r) for r in undescribed]}"
