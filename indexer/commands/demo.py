@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from indexer.commands.api import reader_url
-from indexer.errors import UsageError
+from indexer.errors import DepinError, UsageError
 from schemas.config import Config
 
 if TYPE_CHECKING:  # the runner imports the demo extra: only for the type checker here
@@ -172,6 +174,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _serve(console: Console, database_url: str, port: int) -> None:
+    """Serve the API until a signal ends the demo (KeyboardInterrupt, exit 130)."""
     import uvicorn
 
     from indexer.api.app import create_app
@@ -181,6 +184,30 @@ def _serve(console: Console, database_url: str, port: int) -> None:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
     base = f"http://127.0.0.1:{port}"
+
+    class DemoServer(uvicorn.Server):
+        # uvicorn takes SIGINT and SIGTERM for itself: one that lands during its start-up
+        # made it exit 3, one after it re-raised at shutdown, and the demo ended with
+        # either code. The demo's own handlers (KeyboardInterrupt on SIGINT, SIGTERM and
+        # SIGHUP) stay in force instead, so every signal stops everything the same way.
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:  # only now is the API up: say so
+                _print_urls(console, base)
+
+    server = DemoServer(
+        uvicorn.Config(create_app(reader_url(database_url)), host="127.0.0.1", port=port, log_level="warning")
+    )
+    server.run()
+    if not server.started:
+        raise DepinError(f"the demo's API could not start on 127.0.0.1:{port} (see the message above)")
+
+
+def _print_urls(console: Console, base: str) -> None:
     console.print("\nThe API is up; try:")
     for path in (
         "/v1/networks",
@@ -192,4 +219,3 @@ def _serve(console: Console, database_url: str, port: int) -> None:
     ):
         console.print(f"  {base}{path}")
     console.print("Ctrl-C stops everything.")
-    uvicorn.run(create_app(reader_url(database_url)), host="127.0.0.1", port=port, log_level="warning")
