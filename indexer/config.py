@@ -17,9 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from indexer.decode.cosmos import Bech32Error, canonical_address
 from indexer.decode.solana import NATIVE_MINT
 from indexer.errors import ConfigError
-from schemas.config import CHAIN_NAME, Config, EvmChain, SolanaChain
+from schemas.config import CHAIN_NAME, ChainConfig, Config, CosmosChain, EvmChain, SolanaChain
 
 DEFAULT_CONFIG = Path("depin.toml")
 _EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -118,7 +119,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
     for i, part in enumerate(loc):
         # The discriminated union adds the tag ('evm'/'solana') to the location; the
         # user never wrote that key, so it would only confuse.
-        if i == 2 and loc[0] == "chains" and part in ("evm", "solana"):
+        if i == 2 and loc[0] == "chains" and part in ("evm", "solana", "cosmos"):
             continue
         if isinstance(part, int):
             out += f"[{part}]"
@@ -135,21 +136,37 @@ def _describe(err: Any) -> str:
     if kind == "missing":
         return f"{loc}: required key is missing"
     if kind == "union_tag_invalid":
-        return f'{loc}.kind: must be "evm" or "solana", got {err["input"].get("kind")!r}'
+        return f'{loc}.kind: must be "evm", "solana" or "cosmos", got {err["input"].get("kind")!r}'
     if kind == "union_tag_not_found":
-        return f'{loc}.kind: required key is missing ("evm" or "solana")'
+        return f'{loc}.kind: required key is missing ("evm", "solana" or "cosmos")'
     message = err["msg"].removeprefix("Value error, ")
     return f"{loc}: {message}"
 
 
-def _address_problem(kind: str, address: str) -> str | None:
+_DENOM = re.compile(r"^[a-zA-Z][a-zA-Z0-9/:._-]{2,127}$")
+
+
+def _address_problem(chain: ChainConfig, address: str, *, token: bool = False) -> str | None:
+    kind = chain.kind
+    if isinstance(chain, CosmosChain):
+        if token:
+            return None if _DENOM.match(address) else "not a Cosmos denom (like 'attoaioz')"
+        try:
+            canonical_address(address, chain.bech32_prefix)
+        except (Bech32Error, ValueError):
+            return f"not a {chain.bech32_prefix}1... (bech32) or 0x-prefixed 20-byte hex address"
+        return None
     if kind == "evm":
         return None if _EVM_ADDRESS.match(address) else "not a 0x-prefixed 20-byte hex address"
     return None if _BASE58.match(address) else "not a base58 Solana address"
 
 
-def _normalise(kind: str, address: str) -> str:
-    return address.lower() if kind == "evm" else address
+def _normalise(chain: ChainConfig, address: str, *, token: bool = False) -> str:
+    # Cosmos accounts are stored as 0x hex (aioz1... and 0x... name the same bytes), so a
+    # label written either way matches the flows.
+    if isinstance(chain, CosmosChain):
+        return address if token else canonical_address(address, chain.bech32_prefix)
+    return address.lower() if chain.kind == "evm" else address
 
 
 def _check_tokens(config: Config, known: str, problems: list[str]) -> dict[tuple[str, str], int]:
@@ -163,12 +180,12 @@ def _check_tokens(config: Config, known: str, problems: list[str]) -> dict[tuple
         if token.address == "native":
             if not isinstance(chain, EvmChain):
                 problems.append(f"tokens[{i}].address: 'native' is only for EVM chains")
-        elif (problem := _address_problem(chain.kind, token.address)) is not None:
+        elif (problem := _address_problem(chain, token.address, token=True)) is not None:
             problems.append(f"tokens[{i}].address: {problem}")
             continue
         if isinstance(chain, SolanaChain) and token.address == NATIVE_MINT:
             problems.append(f"tokens[{i}].address: {_WRAPPED_SOL}")
-        token.address = _normalise(chain.kind, token.address)
+        token.address = _normalise(chain, token.address, token=True)
         key = (token.chain, token.address)
         if key in seen_tokens:
             problems.append(f"tokens[{i}]: same token as tokens[{seen_tokens[key]}]")
@@ -200,10 +217,12 @@ def _cross_check(config: Config) -> list[str]:
         if chain is None:
             problems.append(f"labels[{i}].chain: unknown chain {label.chain!r} (configured: {known})")
             continue
-        if (problem := _address_problem(chain.kind, label.address)) is not None:
+        # A role on a token names a denom on a Cosmos chain.
+        on_token = label.role in _TOKEN_ROLES
+        if (problem := _address_problem(chain, label.address, token=on_token)) is not None:
             problems.append(f"labels[{i}].address: {problem}")
             continue
-        label.address = _normalise(chain.kind, label.address)
+        label.address = _normalise(chain, label.address, token=on_token)
         if label.role in _TOKEN_ROLES and (label.chain, label.address) not in seen_tokens:
             problems.append(
                 f"labels[{i}].address: role {label.role!r} needs a token address, and "
@@ -212,7 +231,7 @@ def _cross_check(config: Config) -> list[str]:
         if label.valid_from and label.valid_to and label.valid_from >= label.valid_to:
             problems.append(f"labels[{i}].valid_to: must be after valid_from")
     for name, chain in config.chains.items():
-        if isinstance(chain, SolanaChain) and not any(t.chain == name for t in config.tokens):
+        if isinstance(chain, SolanaChain | CosmosChain) and not any(t.chain == name for t in config.tokens):
             problems.append(f"chains.{name}: no [[tokens]] for this chain, nothing would be indexed")
         if (
             isinstance(chain, EvmChain)

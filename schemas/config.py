@@ -119,7 +119,29 @@ class SolanaChain(_ChainBase):
     )
 
 
-ChainConfig = Annotated[EvmChain | SolanaChain, Field(discriminator="kind")]
+class CosmosChain(_ChainBase):
+    """``[chains.NAME]`` with ``kind = "cosmos"``: a Cosmos SDK chain read over CometBFT JSON-RPC
+    (``status``, ``block``, ``block_results``), such as the AIOZ chain's bank side."""
+
+    kind: Literal["cosmos"]
+    rest: list[RpcUrl] = Field(
+        default_factory=list, description="Cosmos REST (LCD) endpoints; verify reads balances there when set"
+    )
+    start_height: int = Field(default=1, ge=1)
+    # ethsecp256k1 chains (AIOZ, Evmos) name one key aioz1... and 0x...: flows store 0x hex.
+    bech32_prefix: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9]+$")
+    # Each height is one `block` and one `block_results` call; this many heights go in a batch.
+    heights_per_request: int = Field(default=20, ge=1, le=500)
+
+    @field_validator("rest")
+    @classmethod
+    def _rest_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            _check_http_url(url)
+        return urls
+
+
+ChainConfig = Annotated[EvmChain | SolanaChain | CosmosChain, Field(discriminator="kind")]
 
 
 class TokenConfig(StrictModel):

@@ -119,7 +119,11 @@ BAD_CONFIGS = [
         EVM.replace("chain_id = 137\n", "") + TOKEN,
         "chains.polygon.chain_id: required key is missing",
     ),
-    ("bad kind", EVM.replace('"evm"', '"cosmos"') + TOKEN, 'chains.polygon.kind: must be "evm" or "solana"'),
+    (
+        "bad kind",
+        EVM.replace('"evm"', '"tendermint"') + TOKEN,
+        'chains.polygon.kind: must be "evm", "solana" or "cosmos"',
+    ),
     ("kind missing", EVM.replace('kind = "evm"\n', "") + TOKEN, "chains.polygon.kind: required key is missing"),
     ("empty rpc list", EVM.replace('["http://127.0.0.1:8545"]', "[]") + TOKEN, "chains.polygon.rpc:"),
     ("finality word", EVM + 'finality = "safe"\n' + TOKEN, "chains.polygon.finality:"),
@@ -258,7 +262,7 @@ def test_the_readme_example_loads_and_shows_every_key() -> None:
     import re
     import tomllib
 
-    from schemas.config import ApiSettings, DatabaseSettings, EvmChain, ServiceSettings, SolanaChain
+    from schemas.config import ApiSettings, CosmosChain, DatabaseSettings, EvmChain, ServiceSettings, SolanaChain
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     example = re.search(r"## Configuration.*?```toml\n(.*?)```", readme, re.DOTALL)
@@ -269,6 +273,7 @@ def test_the_readme_example_loads_and_shows_every_key() -> None:
         "database": set(data["database"]),
         "evm": set(data["chains"]["polygon"]),
         "solana": set(data["chains"]["solana"]),
+        "cosmos": set(data["chains"]["aioz-cosmos"]),
         "service": set(data["service"]),
         "api": set(data["api"]),
     }
@@ -276,6 +281,7 @@ def test_the_readme_example_loads_and_shows_every_key() -> None:
         "database": DatabaseSettings,
         "evm": EvmChain,
         "solana": SolanaChain,
+        "cosmos": CosmosChain,
         "service": ServiceSettings,
         "api": ApiSettings,
     }
@@ -285,7 +291,7 @@ def test_the_readme_example_loads_and_shows_every_key() -> None:
             set(model.model_fields)
             - shown[table]
             - ({"start_block"} if table == "solana" else set())
-            - (shown["evm"] if table == "solana" else set())
+            - (shown["evm"] if table in ("solana", "cosmos") else set())
         )
         for table, model in models.items()
     }

@@ -18,6 +18,7 @@ MAINNET_ENV = {
     "POLYGON_RPC_URL": "https://polygon.example/v2/KEY",
     "SOLANA_RPC_URL": "https://solana.example/?api-key=KEY",
     "AIOZ_RPC_URL": "https://aioz.example",
+    "AIOZ_COSMOS_RPC_URL": "https://aioz-cometbft.example",
 }
 
 
@@ -29,7 +30,10 @@ def _mainnet_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_mainnet_config_loads_and_every_entry_cites_a_source() -> None:
     config = load_config(DEPLOY / "mainnet.toml", Environment())
-    assert {"polygon", "solana", "aioz"} <= set(config.chains)
+    assert {"polygon", "solana", "aioz", "aioz-cosmos"} <= set(config.chains)
+    assert [t.address for t in config.tokens if t.chain == "aioz-cosmos"] == ["attoaioz"]
+    # Each coin counted once: AIOZ labels sit on the Cosmos view only (docs/methodology.md).
+    assert not [label for label in config.labels if label.chain == "aioz"]
     assert config.chains["polygon"].chain_id == 137  # type: ignore[union-attr]
     text = (DEPLOY / "mainnet.toml").read_text()
     # Every [[tokens]] and [[labels]] table is preceded by a comment naming its source.
@@ -56,7 +60,7 @@ def test_mainnet_config_through_the_cli_is_accepted() -> None:
         timeout=60,
     )
     assert proc.returncode == 2
-    assert "--chain nope: not configured (configured: polygon, solana, aioz)" in proc.stderr
+    assert "--chain nope: not configured (configured: polygon, solana, aioz, aioz-cosmos)" in proc.stderr
 
 
 def test_compose_file_is_coherent() -> None:

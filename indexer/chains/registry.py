@@ -13,7 +13,7 @@ import asyncpg
 
 from indexer.chains.rpc import RpcClient
 from indexer.errors import DepinError, UsageError
-from schemas.config import Config, EvmChain
+from schemas.config import Config, CosmosChain, EvmChain
 
 
 def chains_to_run(config: Config, only: str | None) -> list[str]:
@@ -69,7 +69,7 @@ def build_client(
 
 
 def build_ingestor(name: str, config: Config, client: RpcClient) -> Ingestor:
-    """The ingestor of chain ``name`` (EVM or Solana) over ``client``."""
+    """The ingestor of chain ``name`` (EVM, Cosmos or Solana) over ``client``."""
     chain = config.chains[name]
     tokens = [t.address for t in config.tokens if t.chain == name]
     labelled = {label.address for label in config.labels if label.chain == name}
@@ -77,6 +77,10 @@ def build_ingestor(name: str, config: Config, client: RpcClient) -> Ingestor:
         from indexer.chains.evm import EvmIngestor
 
         return EvmIngestor(name, chain, tokens, labelled, client)
+    if isinstance(chain, CosmosChain):
+        from indexer.chains.cosmos import CosmosIngestor
+
+        return CosmosIngestor(name, chain, tokens, client)
     try:
         from indexer.chains.solana import SolanaIngestor  # type: ignore[import-not-found]
     except ImportError:

@@ -383,7 +383,12 @@ class RpcClient:
                 lowered = message.lower()
                 if _is_transient(code, lowered):
                     self._count(endpoint, method, "rate_limited")
-                    raise RetryableRpcError(endpoint.name, name, f"rate limited: {message}")
+                    # CometBFT puts the reason under a generic -32603 in `data` ("height N
+                    # must be less than or equal to the current blockchain height M"): kept,
+                    # so the caller can tell a node behind the head from a failing one.
+                    data = err.get("data")
+                    detail = f" ({data[:200]})" if isinstance(data, str) and data else ""
+                    raise RetryableRpcError(endpoint.name, name, f"rate limited: {message}{detail}")
                 results.append(
                     RpcError(endpoint.name, name, code if isinstance(code, int) else None, message, err.get("data"))
                 )

@@ -81,6 +81,16 @@ def _value_list(result: Any) -> str | None:
     return None
 
 
+def _cometbft_block(result: Any) -> str | None:
+    problem = _object_with("block_id", "block", nullable=False)(result)
+    if problem is not None:
+        return problem
+    block = result["block"]
+    if not isinstance(block, dict) or not isinstance(block.get("header"), dict) or "data" not in block:
+        return "block without header or data"
+    return None
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
@@ -105,6 +115,11 @@ SHAPES: Mapping[str, Check] = {
     "getTransaction": _solana_transaction,
     "getSignatureStatuses": _value_list,
     "getTokenAccountsByOwner": _value_list,
+    # CometBFT (Cosmos chains): never null; a height not there yet is an error answer
+    "status": _object_with("node_info", "sync_info", nullable=False),
+    "block": _cometbft_block,
+    "block_results": _object_with("height", nullable=False),
+    "abci_query": _object_with("response", nullable=False),
 }
 
 

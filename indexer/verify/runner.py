@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from indexer.chains.cosmos import CosmosIngestor
 from indexer.chains.evm import EvmIngestor
 from indexer.chains.registry import Ingestor
 from indexer.chains.solana import SolanaIngestor
+from indexer.verify.cosmos import CosmosVerifier
 from indexer.verify.evm import EvmVerifier
 from indexer.verify.solana import SolanaVerifier
 from schemas.config import Config
@@ -41,18 +43,27 @@ async def verify_chain(
     wrong and check again. Read-only without ``repair``."""
     if isinstance(ingestor, EvmIngestor):
         return await _verify_evm(conn, config, ingestor, repair)
+    if isinstance(ingestor, CosmosIngestor):
+        return await _verify_evm(conn, config, ingestor, repair)
     if isinstance(ingestor, SolanaIngestor):
         return await _verify_solana(conn, ingestor, repair, progress or (lambda _message: None))
     raise TypeError(f"{ingestor.name}: no verifier for {type(ingestor).__name__}")
 
 
-async def _verify_evm(conn: asyncpg.Connection, config: Config, ingestor: EvmIngestor, repair: bool) -> Verdict:
+async def _verify_evm(
+    conn: asyncpg.Connection, config: Config, ingestor: EvmIngestor | CosmosIngestor, repair: bool
+) -> Verdict:
+    """Balances of labelled addresses against net stored flows (EVM and Cosmos alike)."""
     name = ingestor.name
     verdict = Verdict(name)
     labelled = [
         label.address for label in config.labels if label.chain == name and label.role in ("revenue", "rewards")
     ]
-    verifier = EvmVerifier(ingestor, labelled)
+    verifier: EvmVerifier = (
+        CosmosVerifier(ingestor, labelled, ingestor.config.rest)
+        if isinstance(ingestor, CosmosIngestor)
+        else EvmVerifier(ingestor, labelled)
+    )
     span = await verifier.span(conn)
     if span is None:
         verdict.lines.append(f"{name}: nothing indexed yet")

@@ -1,0 +1,51 @@
+"""`verify` on a Cosmos chain: labelled balances (abci_query or REST) against stored flows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from indexer.localchains.cometbft_chain import CometChain
+from indexer.localchains.cometbft_rpc import CometRpcServer
+from tests.cosmos.conftest import cosmos_config
+from tests.processes import run_cli
+
+
+def _labels(chain: CometChain) -> list[tuple[str, str]]:
+    """The rewards module written as bech32, the busiest wallet written as upper-case 0x."""
+    counts: dict[str, int] = {}
+    for m in chain.movements:
+        if m[3] is not None and ":" not in m[0]:
+            counts[m[3]] = counts.get(m[3], 0) + 1
+    wallet = max(counts, key=lambda a: counts[a])
+    return [(chain.bech32(chain.node_rewards), "rewards"), ("0x" + wallet[2:].upper(), "revenue")]
+
+
+@pytest.mark.parametrize("balances", ["abci_query", "rest"])
+async def test_verify_finds_a_deleted_flow_and_repair_restores_it(
+    server: CometRpcServer, db_url: str, tmp_path: Path, balances: str
+) -> None:
+    rest = [server.url] if balances == "rest" else []
+    config = cosmos_config(tmp_path, [server.url], labels=_labels(server.chain), rest=rest)
+    assert run_cli(config, db_url, tmp_path, "backfill").returncode == 0
+    clean = run_cli(config, db_url, tmp_path, "verify")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "aioz-cosmos: ok (2 address(es) x 2 token(s)" in clean.stdout, clean.stdout
+
+    rewards = "0x" + server.chain.node_rewards.hex()
+    conn = await asyncpg.connect(db_url)
+    try:
+        deleted = await conn.fetchrow(
+            "delete from core.flows where ctid = (select ctid from core.flows where src = $1 "
+            "and token = 'attoaioz' order by block desc limit 1) returning block",
+            rewards,
+        )
+    finally:
+        await conn.close()
+    found = run_cli(config, db_url, tmp_path, "verify")
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert f"blocks {deleted['block']}-{deleted['block']}" in found.stdout, found.stdout
+    repaired = run_cli(config, db_url, tmp_path, "verify", "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
