@@ -19,6 +19,7 @@ from indexer.commands import api as api_command
 from indexer.commands import backfill as backfill_command
 from indexer.commands import db as db_command
 from indexer.commands import demo as demo_command
+from indexer.commands import discover as discover_command
 from indexer.commands import migrate as migrate_command
 from indexer.commands import prices as prices_command
 from indexer.commands import refresh as refresh_command
@@ -38,6 +39,7 @@ COMMANDS = (
     refresh_command,
     run_command,
     verify_command,
+    discover_command,
     prices_command,
     api_command,
     demo_command,

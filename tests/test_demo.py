@@ -47,6 +47,12 @@ async def test_demo_figures_match_the_views_and_the_chain(tmp_path: Path) -> Non
                 await client.close()
         finally:
             await conn.close()
+        # discover ranks the io.net wallets first among the IO traders from the flows alone;
+        # the labels the demo configured (from its own scenario) say who they are.
+        top = {(symbol, c.kind): c for symbol, c in result.discovered}
+        assert top[("IO", "distributor")].labelled == ("io.net rewards",), top[("IO", "distributor")]
+        assert top[("IO", "collector")].labelled == ("io.net revenue",), top[("IO", "collector")]
+        assert top[("RENDER", "emission_recipient")].labelled == ("render rewards",)
         chart = draw_chart(result, tmp_path / "chart.png")
         assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -63,7 +69,7 @@ def test_demo_command_prints_the_summary_and_the_chart(tmp_path: Path) -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for heading in ("Monthly revenue", "Top earning nodes", "Utilisation", "Profitability"):
+    for heading in ("Monthly revenue", "Top earning nodes", "Utilisation", "Profitability", "Found by"):
         assert heading in proc.stdout
     assert f"chart: {tmp_path / 'revenue.png'}" in proc.stdout
     assert (tmp_path / "revenue.png").exists()

@@ -53,7 +53,7 @@ def _money(value: object) -> str:
 
 
 def print_summary(console: Console, result: DemoResult) -> None:
-    """The four tables of the demo's figures."""
+    """The four tables of the demo's figures, then what ``discover`` found."""
     table = Table(title="Monthly revenue (customer payments)")
     for column in ("network", "month", "token", "amount", "USD", "payments", "payers"):
         table.add_column(column, justify="right" if column not in ("network", "token") else "left")
@@ -113,6 +113,20 @@ def print_summary(console: Console, result: DemoResult) -> None:
             str(r["profitable"]),
             _money(r["average_net_usd"]),
         )
+    console.print(table)
+    print_discovered(console, result)
+
+
+def print_discovered(console: Console, result: DemoResult) -> None:
+    """The top candidate of each kind ``discover`` ranks, beside the label configured on it."""
+    table = Table(title="Found by 'depin-indexer discover' from the flows alone, beside the configured labels")
+    for column in ("token", "kind", "candidate", "score", "evidence", "configured label"):
+        table.add_column(column)
+    for symbol, c in result.discovered:
+        e = c.evidence
+        gap = "-" if e.median_gap_hours is None else f"every {e.median_gap_hours:g} h"
+        evidence = f"{e.recipients} recipients, {e.payers} payers, {gap}"
+        table.add_row(symbol, c.kind, f"{c.address[:10]}…", f"{c.score:.2f}", evidence, ", ".join(c.labelled) or "none")
     console.print(table)
 
 

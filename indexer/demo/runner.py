@@ -3,8 +3,10 @@
 Starts an embedded Postgres (its own data directory, a fresh database), two anvil nodes
 (Polygon 137 and the AIOZ chain 168) and a LiteSVM-backed Solana JSON-RPC server, plays
 three months of traffic through real transactions (io.net and Render on Solana, Render's
-legacy escrow on Polygon, AIOZ native), runs the real ingestors over JSON-RPC, refreshes
-the figures, prints them, draws a chart and serves the API.
+legacy escrow on Polygon, AIOZ native, and IO traded by wallets outside io.net), runs the
+real ingestors over JSON-RPC, refreshes the figures, asks ``discover`` which wallets look
+like the networks' own (to print beside the configured labels), prints them, draws a chart
+and serves the API.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from typing import Any
 
 import asyncpg
 
-from indexer.chains.evm import EvmIngestor
+from indexer.chains.registry import build_ingestor
 from indexer.chains.rpc import RpcClient
-from indexer.chains.solana import SolanaIngestor
 from indexer.config import parse_config
 from indexer.demo.evm_scenario import DAY, EvmPlan, play_aioz, play_polygon
 from indexer.demo.solana_scenario import SolanaPlan, play_solana
+from indexer.figures.discover import Candidate, discover, resolve_token
 from indexer.figures.prices import import_prices
 from indexer.figures.reference import sync_reference
 from indexer.figures.refresh import refresh
@@ -34,8 +36,15 @@ from indexer.localchains.solana_rpc import SolanaRpcServer
 from indexer.store.embedded import EmbeddedPostgres, default_data_dir
 from indexer.store.migrate import migrate
 from indexer.store.sqlfiles import queries
-from schemas.config import Config, EvmChain
+from schemas.config import Config
 
+# What the summary shows of ``discover``: per (chain, token), the kinds whose top candidate
+# a configured label should confirm.
+DISCOVERED = (
+    ("solana", "IO", ("distributor", "collector")),
+    ("solana", "RENDER", ("emission_recipient", "distributor")),
+    ("polygon", "RNDR", ("distributor",)),
+)
 START = date(2025, 8, 1)
 DAYS = 92  # August to October
 DATABASE = "depin_demo"
@@ -52,6 +61,8 @@ class DemoResult:
     top_nodes: list[dict[str, Any]] = field(default_factory=list)
     utilisation: list[dict[str, Any]] = field(default_factory=list)
     profitability: list[dict[str, Any]] = field(default_factory=list)
+    discovered: list[tuple[str, Candidate]] = field(default_factory=list)
+    """(token symbol, the top candidate of a kind), as DISCOVERED lists them."""
     transactions: int = 0
     flows: int = 0
 
@@ -72,7 +83,9 @@ def demo_config(polygon: str, aioz: str, solana: str, rndr: EvmPlan, native: Evm
             },
             "tokens": [
                 {"chain": "polygon", "address": rndr.token, "symbol": "RNDR", "decimals": 18},
-                {"chain": "solana", "address": str(sol.io.address), "symbol": "IO", "decimals": 8},
+                # The whole history of IO: the io.net wallets among everyone else's trades,
+                # for discover to find (and for the figures, which only the labels decide).
+                {"chain": "solana", "address": str(sol.io.address), "symbol": "IO", "decimals": 8, "follow": "mint"},
                 {
                     "chain": "solana",
                     "address": str(sol.usdc.address),
@@ -118,6 +131,9 @@ async def _figures(conn: asyncpg.Connection, result: DemoResult) -> None:
     result.top_nodes = [dict(r) for r in await conn.fetch(sql["top_nodes"])]
     result.utilisation = [dict(r) for r in await conn.fetch(sql["utilisation"])]
     result.profitability = [dict(r) for r in await conn.fetch(sql["profitability"])]
+    for chain, symbol, kinds in DISCOVERED:
+        found = await discover(conn, chain, await resolve_token(conn, chain, symbol), None, None, 1)
+        result.discovered += [(symbol, c) for kind in kinds for c in found if c.kind == kind]
 
 
 async def build(stack: ExitStack, data_dir: Path | None = None, progress: Any = print) -> DemoResult:
@@ -154,13 +170,8 @@ async def build(stack: ExitStack, data_dir: Path | None = None, progress: Any = 
         for name, chain in config.chains.items():
             progress(f"indexing {name} over JSON-RPC ...")
             async with RpcClient(name, chain.rpc) as client:
-                tokens = [t.address for t in config.tokens if t.chain == name]
-                ingestor: EvmIngestor | SolanaIngestor
-                if isinstance(chain, EvmChain):
-                    labelled = {lb.address for lb in config.labels if lb.chain == name}
-                    ingestor = EvmIngestor(name, chain, tokens, labelled, client)
-                else:
-                    ingestor = SolanaIngestor(name, chain, tokens, config.labels, client)
+                # The same ingestors as backfill's: labels, and IO's follow = "mint".
+                ingestor = build_ingestor(name, config, client)
                 await ingestor.start()
                 stats = await ingestor.sync(conn)
                 result.flows += stats.flows

@@ -691,6 +691,25 @@ class SolanaLedger:
             self._must(self.send(ixs))
         return [associated_token_address(k, mint.address, mint.program) for k in keys]
 
+    def genesis_token_accounts(self, owners: Iterable[Pubkey | Keypair], mint: MintInfo) -> list[Pubkey]:
+        """Empty associated token accounts for many owners, as genesis state: written into
+        the SVM directly, no transaction recorded. For scenarios with thousands of wallets,
+        where creating each account in a transaction would cost more than the traffic."""
+        if mint.program != TOKEN_PROGRAM_ID:
+            raise LedgerError("genesis token accounts are SPL Token (not Token-2022) accounts")
+        rent = self.svm.minimum_balance_for_rent_exemption(ACCOUNT_SIZE)
+        created = []
+        with self.lock:
+            for owner in owners:
+                key = _pubkey(owner)
+                address = associated_token_address(key, mint.address, mint.program)
+                # mint, owner, amount 0, no delegate, state initialised, not native, no
+                # delegated amount, no close authority: SPL Token's 165-byte layout.
+                data = bytes(mint.address) + bytes(key) + bytes(8) + bytes(36) + b"\x01" + bytes(12 + 8 + 36)
+                self.svm.set_account(address, Account(rent, data, mint.program, False, 0))
+                created.append(address)
+        return created
+
     # --- token operations ------------------------------------------------------------
 
     def mint_to(self, mint: MintInfo, dest: Pubkey, amount: int, *, checked: bool = False) -> Sent:
