@@ -22,6 +22,15 @@ REFRESH_SECONDS = Histogram(
     registry=REGISTRY,
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
+REFRESH_FAILURES = Counter(
+    "depin_refresh_failures",
+    "Refreshes that failed (the figures stay as of the last success)",
+    ["error"],
+    registry=REGISTRY,
+)
+LAST_REFRESH = Gauge(
+    "depin_last_refresh_success_timestamp", "Unix time of the last refresh that succeeded", registry=REGISTRY
+)
 LAST_SUCCESS = Gauge(
     "depin_last_ingest_success_timestamp", "Unix time of the last successful ingest", ["chain"], registry=REGISTRY
 )

@@ -224,10 +224,16 @@ class Service:
                 started = time.perf_counter()
                 await self.refresh(conn)
                 metrics.REFRESH_SECONDS.observe(time.perf_counter() - started)
+                metrics.LAST_REFRESH.set(time.time())
             except Exception as exc:
+                # A metric and a row (analytics.freshness, /readyz), not only a log line.
+                metrics.REFRESH_FAILURES.labels(type(exc).__name__).inc()
                 log.error("refresh failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+                if not conn.is_closed():
+                    await conn.execute(_SQL["record_refresh_failure"], f"{type(exc).__name__}: {exc}")
             finally:
-                await unlock_job(conn, "refresh")
+                if not conn.is_closed():
+                    await unlock_job(conn, "refresh")
 
     async def verify_once(self, _name: str) -> None:
         """Verify every chain against its endpoints (read-only); record what was found."""

@@ -15,6 +15,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 DecimalString = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", examples=["1234.567891234567891"])]
+# An instant as ISO 8601 text with its UTC offset (Postgres timestamptz as Python renders it).
+Timestamp = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$",
+        examples=["2024-02-29T12:00:00+00:00"],
+        json_schema_extra={"format": "date-time"},
+    ),
+]
 
 
 class ErrorBody(BaseModel):
@@ -134,7 +143,33 @@ class ChainStatus(BaseModel):
         "their flows are missing from the figures; see core.undecodable_transactions"
     )
 
+    seconds_since_refresh: float | None = Field(
+        description="since the figures were last refreshed (analytics.freshness); null: never"
+    )
+    dirty_days: int = Field(description="days of this chain whose figures wait for a refresh")
+
 
 class ReadyResponse(BaseModel):
     database: str
     chains: list[ChainStatus]
+
+
+class ChainFreshness(BaseModel):
+    """One row of ``analytics.freshness``: how current the figures of a chain are."""
+
+    chain: str
+    indexed_block: int | None = Field(description="block, slot or height everything is indexed up to")
+    indexed_time: Timestamp | None = Field(
+        description="its block time when stored, else the newest indexed flow's (a lower bound)"
+    )
+    last_refresh: Timestamp | None = Field(description="when a refresh last succeeded; null: never")
+    dirty_days: int = Field(description="days of this chain whose figures wait for a refresh")
+    dirty_since: Timestamp | None = Field(description="when the oldest of them was marked")
+    last_error: str | None = Field(description="the last ingest error, else the last refresh error ('refresh: ...')")
+
+
+class FreshnessResponse(BaseModel):
+    """The figures are as of ``last_refresh``; every chain's progress and backlog."""
+
+    last_refresh: Timestamp | None
+    chains: list[ChainFreshness]

@@ -39,6 +39,8 @@ async def refresh(conn: asyncpg.Connection) -> RefreshStats:
         # One refresher at a time (the service takes the same lock around its job).
         await lock_for_transaction(conn, "refresh-tx")
         dirty = await conn.fetch(sql["take_dirty"])
+        # The figures are current as of now once this transaction commits.
+        await conn.execute(sql["record_refresh_success"])
         if not dirty:
             stats.seconds = time.perf_counter() - started
             return stats

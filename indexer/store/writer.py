@@ -135,6 +135,9 @@ async def write_batch(
             fields = [list(field) for field in zip(*undecodable, strict=True)]
             await conn.execute(_SQL["record_undecodable"], flows.chain, *fields)
         step("blocks")
+        if len(flows):
+            # Last before the cursors: the chain's row stays locked only until the commit.
+            await conn.execute(_SQL["note_newest_flow"], flows.chain, max(flows.block_time))
         for cp in checkpoints:
             moved = await conn.fetchval(_SQL["advance_cursor"], cp.chain, cp.source, cp.block, cp.ref)
             if moved is None:
@@ -161,6 +164,8 @@ async def rewind(conn: asyncpg.Connection, chain: str, fork_block: int) -> int:
         deleted = await _delete_flows(conn, chain, (fork_block + 1, _MAX_BLOCK), (since, _END_OF_TIME))
         await conn.execute(_SQL["delete_blocks_above"], chain, fork_block)
         await conn.execute(_SQL["rewind_cursors"], chain, fork_block)
+        if since is not _START_OF_TIME:  # else nothing bounds what was left
+            await conn.execute(_SQL["rewind_newest_flow"], chain, since)
     return int(deleted)
 
 

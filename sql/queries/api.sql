@@ -100,11 +100,21 @@ where network = $1
 order by month
 
 -- indexing_status --
-select chain, indexed_block, head, lag_blocks,
-       extract(epoch from now() - last_update)::float8 as seconds_since_update,
-       extract(epoch from now() - verified_at)::float8 as seconds_since_verify,
-       verify_mismatches, undecodable_transactions
-from analytics.indexing_status
+-- With each chain's freshness (analytics.freshness): when the figures were last
+-- refreshed and how many of its days wait for a refresh.
+select i.chain, i.indexed_block, i.head, i.lag_blocks,
+       extract(epoch from now() - i.last_update)::float8 as seconds_since_update,
+       extract(epoch from now() - i.verified_at)::float8 as seconds_since_verify,
+       i.verify_mismatches, i.undecodable_transactions,
+       extract(epoch from now() - f.last_refresh)::float8 as seconds_since_refresh,
+       coalesce(f.dirty_days, 0) as dirty_days
+from analytics.indexing_status i
+left join analytics.freshness f on f.chain = i.chain
+order by i.chain
+
+-- freshness --
+select chain, indexed_block, indexed_time, last_refresh, dirty_days, dirty_since, last_error
+from analytics.freshness
 order by chain
 
 -- export_monthly_revenue --

@@ -13,6 +13,11 @@ delete from core.dirty_days d using taken t
 where d.chain = t.chain and d.day = t.day
 returning d.chain, d.day
 
+-- record_refresh_success --
+-- Inside the refresh transaction, so a refresh that rolls back leaves it as it was
+-- (analytics.freshness: last_refresh).
+update core.refresh_status set last_success_at = now(), last_error = null
+
 -- drop_daily_revenue --
 delete from rollup.revenue_daily r using unnest($1::text[], $2::date[]) u(c, d)
 where r.chain = u.c and r.day = u.d
@@ -26,7 +31,7 @@ returning r.network, r.node
 with cf as (
     select * from core.classified_flows($1::text[], $2::date[])
 ), rev as (
-    insert into rollup.revenue_daily (chain, day, network, token, payer, amount, amount_usd, payments)
+    insert into rollup.revenue_daily (chain, day, network, token_address, payer, amount, amount_usd, payments)
     select g.chain, g.day, g.network, g.token, g.payer, trim_scale(g.amount),
            trim_scale(g.amount * core.price_usd(t.symbol, g.day, t.stablecoin)), g.n
     from (select chain, day, network, token, counterparty as payer,
@@ -37,7 +42,7 @@ with cf as (
                                core.scale_amount(g0.raw, t.decimals) as amount, g0.n) g
     returning 1
 )
-insert into rollup.earnings_daily (chain, day, network, token, node, amount, amount_usd, payouts)
+insert into rollup.earnings_daily (chain, day, network, token_address, node, amount, amount_usd, payouts)
 select g.chain, g.day, g.network, g.token, g.node, trim_scale(g.amount),
        trim_scale(g.amount * core.price_usd(t.symbol, g.day, t.stablecoin)), g.n
 from (select chain, day, network, token, counterparty as node, sum(amount) as raw, count(*)::int as n
@@ -98,7 +103,7 @@ delete from rollup.node_earnings_daily where day = any($1::date[])
 insert into rollup.node_earnings_daily (network, node, day, token, amount, amount_usd, payouts)
 select e.network, e.node, e.day, t.symbol, trim_scale(sum(e.amount)),
        trim_scale(case when count(*) = count(e.amount_usd) then sum(e.amount_usd) end), sum(e.payouts)::int
-from rollup.earnings_daily e join core.tokens t on t.chain = e.chain and t.address = e.token
+from rollup.earnings_daily e join core.tokens t on t.chain = e.chain and t.address = e.token_address
 where e.day = any($1::date[])
 group by 1, 2, 3, 4
 
@@ -120,14 +125,14 @@ delete from rollup.node_profitability_monthly where month = any($1::date[])
 with m as (select unnest($1::date[]) as month),
 rev as (
     select r.*, t.symbol, date_trunc('month', r.day)::date as month
-    from rollup.revenue_daily r join core.tokens t on t.chain = r.chain and t.address = r.token
+    from rollup.revenue_daily r join core.tokens t on t.chain = r.chain and t.address = r.token_address
     where r.day >= (select min(month) from m)
       and r.day < (select max(month) from m) + interval '1 month'
       and date_trunc('month', r.day)::date in (select month from m)
 ),
 earn as (
     select e.*, t.symbol, date_trunc('month', e.day)::date as month
-    from rollup.earnings_daily e join core.tokens t on t.chain = e.chain and t.address = e.token
+    from rollup.earnings_daily e join core.tokens t on t.chain = e.chain and t.address = e.token_address
     where e.day >= (select min(month) from m)
       and e.day < (select max(month) from m) + interval '1 month'
       and date_trunc('month', e.day)::date in (select month from m)

@@ -31,6 +31,12 @@ on conflict do nothing
 -- day without this batch's flows (sql/migrations/0050_mark_dirty.sql).
 select core.mark_dirty(array_agg($1::text), array_agg(d)) from unnest($2::date[]) as d
 
+-- note_newest_flow --
+-- $2: the newest block time of the batch's flows (Unix seconds); only ever moves forward
+-- (analytics.freshness: indexed_time).
+insert into core.chain_progress as p (chain, newest_flow_at) values ($1, to_timestamp($2))
+on conflict (chain) do update set newest_flow_at = greatest(p.newest_flow_at, excluded.newest_flow_at)
+
 -- upsert_blocks --
 -- (number, hash, parent hash, Unix time) of unfinalised blocks, for reorg detection.
 insert into core.blocks (chain, number, hash, parent_hash, block_time)
@@ -89,6 +95,10 @@ delete from core.blocks where chain = $1 and number > $2
 
 -- rewind_cursors --
 update core.cursors set block = $2, ref = null, updated_at = now() where chain = $1 and block > $2
+
+-- rewind_newest_flow --
+-- $2: the first block time rolled back; what is left of the chain is not newer.
+update core.chain_progress set newest_flow_at = least(newest_flow_at, $2) where chain = $1
 
 -- forget_unfinalised --
 delete from core.unfinalised_transactions where chain = $1 and signature = any($2::text[])

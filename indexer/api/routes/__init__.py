@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from indexer.api.routes import export, health, networks, nodes, revenue, utilisation
+from indexer.api.routes import export, freshness, health, networks, nodes, revenue, utilisation
 
 # In the order the OpenAPI schema lists them.
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
+    freshness.router,
     networks.router,
     revenue.router,
     nodes.router,
