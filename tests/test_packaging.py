@@ -8,8 +8,11 @@ import re
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from indexer.commands.demo import DEMO_REQUIRES
 
@@ -116,3 +119,41 @@ def test_the_decoders_import_only_the_standard_library() -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     foreign = [m for m in json.loads(proc.stdout) if m.partition(".")[0] not in sys.stdlib_module_names | {"indexer"}]
     assert foreign == []
+
+
+DASHBOARD = ("index.html", "dashboard.js", "dashboard.css", "vendor/chart.umd.min.js", "vendor/chart.js-LICENSE.md")
+"""The dashboard's files under indexer/api/static: what `depin-indexer api` serves at / and /static."""
+
+
+def _chart_js_in_lock() -> str:
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    version: str = lock["packages"]["node_modules/chart.js"]["version"]
+    return version
+
+
+def test_the_vendored_chart_js_is_the_npm_package_the_lock_pins() -> None:
+    vendored = (ROOT / "indexer/api/static/vendor/chart.umd.min.js").read_bytes()
+    assert vendored.startswith(f"/*!\n * Chart.js v{_chart_js_in_lock()}\n".encode()), "package-lock.json moved on"
+    installed = ROOT / "node_modules/chart.js/dist/chart.umd.min.js"
+    if installed.exists():  # after `npm ci`, as in CI
+        assert vendored == installed.read_bytes(), "copy node_modules/chart.js/dist/chart.umd.min.js again"
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_dashboard(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [wheel] = tmp_path.glob("depin_indexer-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        shipped = archive.read("indexer/api/static/vendor/chart.umd.min.js")
+    missing = {f"indexer/api/static/{name}" for name in DASHBOARD} - names
+    assert not missing, f"not in the wheel: {sorted(missing)}"
+    assert shipped == (ROOT / "indexer/api/static/vendor/chart.umd.min.js").read_bytes()
+    assert not any(n.startswith("node_modules/") for n in names)

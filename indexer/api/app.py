@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from indexer import __version__
+from indexer.api.dashboard import add_dashboard
 from indexer.api.db import open_database
 from indexer.api.environment import ENV_DSN, ENV_SETTINGS
 from indexer.api.errors import install
@@ -55,6 +56,7 @@ def create_app(database_url: str, *, statement_timeout_ms: int = 5000, pool_size
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     add_routes(app)
+    add_dashboard(app)
     return app
 
 

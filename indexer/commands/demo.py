@@ -222,7 +222,8 @@ def _serve(console: Console, database_url: str, port: int) -> None:
 
 
 def _print_urls(console: Console, base: str) -> None:
-    console.print("\nThe API is up; try:")
+    console.print(f"\ndashboard: {base}/")
+    console.print("The API is up; try:")
     for path in (
         "/v1/networks",
         "/v1/revenue/monthly?network=render",
