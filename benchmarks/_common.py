@@ -49,8 +49,26 @@ async def fresh_database(server_url: str, name: str) -> str:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB."""
+    """Peak resident memory of this process so far (or since :func:`reset_peak_rss`), in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_rss() -> None:
+    """Start the peak (VmHWM) over from the current RSS, so that two pipelines measured in
+    one process each get their own peak (Linux: writing 5 to clear_refs resets it)."""
+    import gc
+
+    gc.collect()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 class Timer:
@@ -84,9 +102,19 @@ def serve_in_process(serve: Callable[..., None], *args: object, probe: str) -> t
     return url, proc
 
 
+class ReplayError(Exception):
+    """Raised by ``_answer``: the call is answered with this JSON-RPC error instead."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 class ReplayHandler(BaseHTTPRequestHandler):
     """JSON-RPC over HTTP for the replay servers: each call (single or batch) is answered
-    by ``_answer(call)``, which returns the result as JSON text."""
+    by ``_answer(call)``, which returns the result as JSON text (or raises
+    :class:`ReplayError`, as a provider refusing the call)."""
 
     protocol_version = "HTTP/1.1"
     # Headers and body go out in two writes: without this, Nagle's algorithm holds the body
@@ -100,10 +128,17 @@ class ReplayHandler(BaseHTTPRequestHandler):
     def _answer(self, call: dict[str, Any]) -> str:
         raise NotImplementedError
 
+    def _item(self, call: dict[str, Any]) -> str:
+        try:
+            return f'{{"jsonrpc":"2.0","id":{json.dumps(call["id"])},"result":{self._answer(call)}}}'
+        except ReplayError as exc:
+            error = json.dumps({"code": exc.code, "message": exc.message})
+            return f'{{"jsonrpc":"2.0","id":{json.dumps(call["id"])},"error":{error}}}'
+
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         calls = body if isinstance(body, list) else [body]
-        out = [f'{{"jsonrpc":"2.0","id":{json.dumps(c["id"])},"result":{self._answer(c)}}}' for c in calls]
+        out = [self._item(c) for c in calls]
         payload = ("[" + ",".join(out) + "]" if isinstance(body, list) else out[0]).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")

@@ -6,7 +6,14 @@ the replay server (benchmarks/replay_solana.py: one payment wallet whose history
 ``--transactions`` real token transactions, served at memory speed). Resident memory is
 sampled during the run: it must stay flat as history grows.
 
-Baseline, same run, same server: the way solana-py users write it — ``AsyncClient``
+Baselines, same run, same server:
+
+* the sequential loop: signature pages of 1,000, ``getTransaction`` batches of 100 one
+  after the other, ``json.loads``, a walk over the instructions (outer and inner, owners
+  from the token balances), COPY into an unindexed table; no transaction, no balance
+  check, no deduplication, no cursor. The fastest simple thing, to beat with every
+  guarantee kept;
+* the way solana-py users write it — ``AsyncClient``
 typed calls, one ``get_transaction`` per signature, solders' typed objects, the same
 flows extracted and written with the same writer — over a smaller sample.
 
@@ -24,18 +31,19 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import replay_solana
-from benchmarks._common import benchmark_server, fresh_database, peak_rss_mb
-from benchmarks.solana_decode import generate, record_templates, solders_per_tx
+from benchmarks._common import benchmark_server, fresh_database, peak_rss_mb, reset_peak_rss
+from benchmarks.solana_decode import FLOW_TAGS, generate, record_templates, solders_per_tx
 from indexer.chains.rpc import RpcClient
 from indexer.chains.solana import SolanaIngestor
 from indexer.decode.columns import FlowColumns
-from indexer.decode.solana import decode_transactions
+from indexer.decode.solana import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, b58decode, decode_transactions
 from indexer.store.migrate import migrate
 from indexer.store.writer import write_batch
 from schemas.config import LabelConfig, SolanaChain
@@ -83,6 +91,88 @@ async def ours(
     await client.close()
     await conn.close()
     return stats.transactions, stats.flows, seconds, samples
+
+
+def walk_instructions(tx: dict[str, Any], mints: set[str], rows: list[tuple[Any, ...]]) -> None:
+    """The loop's decoder: SPL transfers, mints and burns of ``mints``, owners from the balances."""
+    meta = tx["meta"]
+    if meta["err"] is not None:
+        return
+    message = tx["transaction"]["message"]
+    loaded = meta.get("loadedAddresses") or {}
+    keys = message["accountKeys"] + loaded.get("writable", []) + loaded.get("readonly", [])
+    owner = {b["accountIndex"]: (b["owner"], b["mint"]) for b in meta["preTokenBalances"] + meta["postTokenBalances"]}
+    inner = {group["index"]: group["instructions"] for group in meta.get("innerInstructions") or []}
+    sig, slot, when = tx["transaction"]["signatures"][0], tx["slot"], tx["blockTime"]
+    position = 0
+    for i, ix in enumerate(message["instructions"]):
+        for one in (ix, *inner.get(i, ())):
+            here = position
+            position += 1
+            if keys[one["programIdIndex"]] not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+                continue
+            raw = b58decode(one["data"])
+            if not raw or raw[0] not in FLOW_TAGS or len(raw) < 9:
+                continue
+            amount, acc, tag = int.from_bytes(raw[1:9], "little"), one["accounts"], raw[0]
+            if tag in (3, 12):
+                a, b = acc[0], acc[2] if tag == 12 else acc[1]
+                mint = keys[acc[1]] if tag == 12 else owner[a][1]
+                src, dst = owner[a][0], owner[b][0]
+            elif tag in (7, 14):
+                mint, src, dst = keys[acc[0]], None, owner[acc[1]][0]
+            else:
+                mint, src, dst = keys[acc[1]], owner[acc[0]][0], None
+            if mint in mints and amount:
+                rows.append((slot, when, sig, here, mint, src, dst, str(amount)))
+
+
+async def sequential_loop(url: str, db_url: str, mints: set[str]) -> tuple[int, int, float]:
+    """The simplest fast loop: (transactions, flows, seconds) over the wallet's whole history."""
+    import httpx
+
+    conn = await asyncpg.connect(db_url)
+    await conn.execute(
+        "create table transfers (slot bigint, block_time bigint, tx text, idx int, token text, src text, "
+        "dst text, amount numeric)"
+    )
+    http = httpx.AsyncClient(timeout=60)
+
+    async def rpc(body: object) -> Any:
+        return json.loads((await http.post(url, content=json.dumps(body).encode())).content)
+
+    options = {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "finalized"}
+    txs = flows = 0
+    before = None
+    started = time.perf_counter()
+    while True:
+        page_options: dict[str, Any] = {"limit": 1000, **({"before": before} if before else {})}
+        call = {
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "getSignaturesForAddress",
+            "params": [replay_solana.WALLET, page_options],
+        }
+        page = (await rpc(call))["result"]
+        if not page:
+            break
+        wanted = [entry["signature"] for entry in page if entry["err"] is None]
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(wanted), 100):
+            calls = [
+                {"jsonrpc": "2.0", "id": i, "method": "getTransaction", "params": [sig, options]}
+                for i, sig in enumerate(wanted[start : start + 100])
+            ]
+            for item in await rpc(calls):
+                walk_instructions(item["result"], mints, rows)
+                txs += 1
+        await conn.copy_records_to_table("transfers", records=rows)
+        flows += len(rows)
+        before = page[-1]["signature"]
+    seconds = time.perf_counter() - started
+    await http.aclose()
+    await conn.close()
+    return txs, flows, seconds
 
 
 async def baseline(url: str, db_url: str, mints: set[str], limit: int) -> tuple[int, float]:
@@ -155,10 +245,20 @@ def main() -> None:
     url, server, served = replay_solana.start(texts, n, also=followed)
     try:
         with benchmark_server() as pg:
+            db_loop = asyncio.run(fresh_database(pg, "bench_solana_loop"))
+            reset_peak_rss()
+            l_txs, l_flows, l_seconds = asyncio.run(sequential_loop(url, db_loop, mints))
+            loop_rate = l_txs / l_seconds
+            print(
+                f"sequential loop: {l_txs:,} transactions ({l_flows:,} flows) in {l_seconds:.1f} s = "
+                f"{loop_rate:,.0f} tx/s; peak RSS {peak_rss_mb():.0f} MB"
+            )
             db = asyncio.run(fresh_database(pg, "bench_solana_ours"))
+            reset_peak_rss()
             txs, flows, seconds, samples = asyncio.run(ours(url, db, mints, served))
             rate = txs / seconds
             print(f"ours:     {txs:,} transactions ({flows:,} flows) in {seconds:.1f} s = {rate:,.0f} tx/s")
+            print(f"ratio vs the sequential loop: {rate / loop_rate:.2f}x")
             points = []
             for share in (0.1, 0.25, 0.5, 0.75):
                 at = next((x for x in samples if x[0] >= txs * share), samples[-1])
@@ -176,7 +276,7 @@ def main() -> None:
             base_n, base_s = asyncio.run(baseline(url, db2, mints, args.baseline))
             base_rate = base_n / base_s
             print(f"solana-py: {base_n:,} signatures in {base_s:.1f} s = {base_rate:,.0f} tx/s")
-            print(f"ratio:    {rate / base_rate:.1f}x")
+            print(f"ratio vs solana-py: {rate / base_rate:.1f}x")
     finally:
         server.terminate()
 
