@@ -120,7 +120,8 @@ async def _throttle(endpoint: Endpoint, calls: int) -> None:
         await endpoint.limiter.acquire(min(calls, endpoint.limiter.max_rate))
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds an HTTP answer's ``Retry-After`` header asks to wait (seconds or a date), or None."""
     value = response.headers.get("retry-after")
     if not value:
         return None
@@ -248,6 +249,11 @@ class RpcClient:
         """A back-off between two tries of the caller's; ends with Interrupted on ``stop``."""
         await self._interruptible(asyncio.sleep(seconds), "a retry")
 
+    async def interruptible(self, step: Awaitable[T], what: str) -> T:
+        """Await a request of the caller's own (not JSON-RPC: a REST call of the same chain)
+        unless ``stop`` is set first: then it is cancelled and Interrupted raised."""
+        return await self._interruptible(step, what)
+
     def stats(self) -> dict[str, EndpointStats]:
         """Request and error counts per (redacted) endpoint."""
         return {e.name: e.stats for e in self.endpoints}
@@ -329,7 +335,7 @@ class RpcClient:
             raise _BatchTooLarge
         if status in _RETRY_STATUS or status >= 500:
             self._count(endpoint, method, f"http_{status}")
-            raise RetryableRpcError(endpoint.name, method, f"HTTP {status}", _retry_after(response))
+            raise RetryableRpcError(endpoint.name, method, f"HTTP {status}", retry_after(response))
         try:
             payload = json.loads(raw)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON

@@ -11,7 +11,6 @@ Mismatches are narrowed down by bisection, as on EVM chains, and ``--repair`` re
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import Sequence
 
@@ -19,17 +18,17 @@ import asyncpg
 import httpx
 
 from indexer.chains.cosmos import CosmosIngestor
-from indexer.chains.rpc import RpcError
+from indexer.chains.rpc import RpcError, retry_after
 from indexer.decode.columns import FlowColumns
 from indexer.decode.cosmos import block_time, hex_to_bech32
 from indexer.errors import DepinError
 from indexer.redact import redact_url
-from indexer.retry import Backoff
+from indexer.retry import capped
 from indexer.store.writer import read_cursor, replace_range
 from indexer.verify.evm import EvmVerifier, Gap
 
 _BALANCE_PATH = "/cosmos.bank.v1beta1.Query/Balance"
-_REST_BACKOFF = Backoff(0.2, 5.0)
+_REST_ATTEMPTS = 4  # rounds over the REST endpoints before a balance is unavailable
 
 
 class BalanceUnavailable(DepinError):
@@ -95,20 +94,35 @@ class CosmosVerifier(EvmVerifier):
         return int((_fields(coin[1]).get(2) or b"0").decode()) if 1 in coin else 0
 
     async def _rest_balance(self, denom: str, bech32: str, height: int) -> int:
+        """The balance from the REST endpoints, each tried in turn, ``_REST_ATTEMPTS`` rounds.
+
+        The waits follow the RPC client's: its back-off law (or a ``Retry-After``, capped),
+        and both the requests and the waits end at once with Interrupted when the client's
+        stop is set (SIGTERM of ``run`` or ``verify``). The loop is ours because REST is not
+        JSON-RPC: the client's own retries parse JSON-RPC answers.
+        """
+        client = self.ingestor.source.client
         headers = {"x-cosmos-block-height": str(height)}
         problems: dict[str, str] = {}
         async with httpx.AsyncClient(timeout=self.ingestor.config.request_timeout) as http:
-            for attempt in range(1, 5):
+            for attempt in range(1, _REST_ATTEMPTS + 1):
+                asked: float | None = None
                 for base in self.rest:
                     url = f"{base.rstrip('/')}/cosmos/bank/v1beta1/balances/{bech32}/by_denom"
+                    request = http.get(url, params={"denom": denom}, headers=headers)
                     try:
-                        response = await http.get(url, params={"denom": denom}, headers=headers)
+                        response = await client.interruptible(request, f"the balance of {bech32} at {height}")
                         if response.status_code == 200:
                             return int(response.json()["balance"]["amount"])
                         problems[redact_url(base)] = f"HTTP {response.status_code}"
+                        wait = retry_after(response)
+                        if wait is not None:  # the longest any endpoint asked for
+                            asked = wait if asked is None else max(asked, wait)
                     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
                         problems[redact_url(base)] = type(exc).__name__
-                await asyncio.sleep(_REST_BACKOFF.delay(attempt))
+                if attempt < _REST_ATTEMPTS:
+                    delay = client.backoff.delay(attempt) if asked is None else capped(asked, client.backoff)
+                    await client.sleep(delay)
         detail = "; ".join(f"{k}: {v}" for k, v in problems.items())
         raise BalanceUnavailable(f"{self.chain}: balance of {bech32} ({denom}) at height {height}: {detail}")
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+import tomllib
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from indexer.chains.cosmos import CosmosIngestor
+from indexer.chains.registry import build_client, build_ingestor
+from indexer.config import parse_config
+from indexer.errors import Interrupted
 from indexer.localchains.cometbft_chain import CometChain
 from indexer.localchains.cometbft_rpc import CometRpcServer
+from indexer.verify.cosmos import CosmosVerifier
 from tests.cosmos.conftest import cosmos_config
 from tests.processes import run_cli
 
@@ -49,3 +60,51 @@ async def test_verify_finds_a_deleted_flow_and_repair_restores_it(
     assert f"blocks {deleted['block']}-{deleted['block']}" in found.stdout, found.stdout
     repaired = run_cli(config, db_url, tmp_path, "verify", "--repair")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+
+
+class _SilentEndpoint:
+    """A TCP endpoint that accepts connections and never answers (a REST node that hangs)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.accepted = threading.Event()
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                self.held.append(conn)
+                self.accepted.set()
+
+    def close(self) -> None:
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+async def test_a_stop_ends_a_rest_balance_request_that_hangs(server: CometRpcServer, tmp_path: Path) -> None:
+    rest = _SilentEndpoint()
+    config = parse_config(tomllib.loads(cosmos_config(tmp_path, [server.url], rest=[rest.url]).read_text()))
+    stop = asyncio.Event()
+    client = build_client("aioz-cosmos", config, stop=stop)  # request_timeout: 30 s
+    try:
+        ingestor = build_ingestor("aioz-cosmos", config, client)
+        assert isinstance(ingestor, CosmosIngestor)
+        verifier = CosmosVerifier(ingestor, [], ingestor.config.rest)
+        asking = asyncio.ensure_future(verifier.balance("attoaioz", "0x" + server.chain.node_rewards.hex(), 10))
+        assert await asyncio.to_thread(rest.accepted.wait, 10), "the balance was never asked for"
+        started = time.monotonic()
+        stop.set()  # what SIGTERM does in `run` (and a stop of verify)
+        with pytest.raises(Interrupted):
+            await asyncio.wait_for(asking, 5)
+        took = time.monotonic() - started
+    finally:
+        await client.close()
+        rest.close()
+    assert took < 1, f"the hung balance request outlived the stop by {took:.1f} s"
