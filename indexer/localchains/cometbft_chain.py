@@ -76,6 +76,7 @@ class CometChain:
         self.mint_module = module_address("mint")
         self.distribution = module_address("distribution")
         self.node_rewards = module_address("bonus")
+        self.evm_module = module_address("evm")
 
     def bech32(self, raw: bytes) -> str:
         """The chain's text form of an account."""
@@ -83,8 +84,13 @@ class CometChain:
 
     # --- building heights -----------------------------------------------------------------
 
-    def new_height(self, version: str = "0.37", seconds: int = 6) -> Height:
-        """Append an empty height ``seconds`` after the last one (visible once ``head`` reaches it)."""
+    def new_height(self, version: str = "0.37", seconds: int = 6, *, at: int | None = None) -> Height:
+        """Append an empty height ``seconds`` after the last one, or at unix time ``at``
+        (not before the last one); visible once ``head`` reaches it."""
+        if at is not None:
+            if at < self._time:
+                raise ValueError(f"height at {at} would be before the last height ({self._time})")
+            seconds = at - self._time
         self._time += seconds
         height = Height(len(self.heights) + 1, self._time, version)
         self.heights.append(height)
@@ -143,13 +149,17 @@ class CometChain:
         fee: list[tuple[int, str]],
         *,
         fail: bool = False,
+        source: bytes | None = None,
+        action: str = "/cosmos.bank.v1beta1.MsgSend",
     ) -> str:
         """A transaction from ``sender`` paying ``fee`` and moving ``outputs``; a failed one
-        (``fail``) keeps only its ante-handler events, as the SDK answers (the fee moves)."""
+        (``fail``) keeps only its ante-handler events, as the SDK answers (the fee moves).
+
+        ``source``: the account the outputs come from when it is not the signer (a module
+        paying out on the signer's request, as a reward withdrawal does); ``action`` names
+        the message in its ``message`` event (the decoder reads only bank events)."""
         enc = h.version == "0.34"
-        raw = b"\x0a\x28" + hashlib.sha256(f"{self.network}/{h.number}/{len(h.txs)}".encode()).digest() + bytes(8)
-        tx = hashlib.sha256(raw).hexdigest().upper()
-        events: list[dict[str, Any]] = []
+        tx, events = self._new_tx(h)
         if fee:
             self._move(h, tx, events, "transfer", {"recipient": self.fee_collector, "sender": sender}, fee)
         events.append({"type": "message", "attributes": [_attribute("sender", self.bech32(sender), enc)]})
@@ -175,18 +185,69 @@ class CometChain:
                     {
                         "type": "message",
                         "attributes": [
-                            _attribute("action", "/cosmos.bank.v1beta1.MsgSend", enc),
+                            _attribute("action", action, enc),
                             _attribute("sender", self.bech32(sender), enc),
                             _attribute("module", "bank", enc),
                         ],
                     }
                 )
-                self._move(h, tx, events, "transfer", {"recipient": recipient, "sender": sender}, coins)
+                payer = sender if source is None else source
+                self._move(h, tx, events, "transfer", {"recipient": recipient, "sender": payer}, coins)
             result = {"code": 0, "codespace": "", "log": "", "events": events}
+        self._add_tx(h, result)
+        return tx
+
+    def _new_tx(self, h: Height) -> tuple[str, list[dict[str, Any]]]:
+        """The id of the next transaction of ``h`` (sha256 of its bytes) and its event list."""
+        raw = b"\x0a\x28" + hashlib.sha256(f"{self.network}/{h.number}/{len(h.txs)}".encode()).digest() + bytes(8)
         h.txs.append(raw)
-        h.results.append(
-            {"data": "", "info": "", "gas_wanted": "200000", "gas_used": str(60000 + 7 * len(events)), **result}
+        return hashlib.sha256(raw).hexdigest().upper(), []
+
+    @staticmethod
+    def _add_tx(h: Height, result: dict[str, Any]) -> None:
+        gas = str(60000 + 7 * len(result["events"]))
+        h.results.append({"data": "", "info": "", "gas_wanted": "200000", "gas_used": gas, **result})
+
+    def evm_transfer(
+        self, h: Height, sender: bytes, recipient: bytes, value: int, fee: int, evm_hash: str, denom: str = "attoaioz"
+    ) -> str:
+        """An EVM value transfer (``MsgEthereumTx``) as an ethermint chain reports it on the
+        Cosmos side: the ante handler moves the fee to the fee collector, and the EVM's
+        balance changes reach the bank through the ``evm`` module account (a decrease is a
+        send to the module and a burn, an increase a mint and a send from the module:
+        evmos/ethermint x/evm/keeper/statedb.go, SubBalance and AddBalance). The bank view
+        therefore names the evm module, not the other party, as each side's counterparty."""
+        enc = h.version == "0.34"
+        tx, events = self._new_tx(h)
+        evm = self.evm_module
+        self._move(h, tx, events, "transfer", {"recipient": self.fee_collector, "sender": sender}, [(fee, denom)])
+        events.append(
+            {
+                "type": "message",
+                "attributes": [
+                    _attribute("action", "/ethermint.evm.v1.MsgEthereumTx", enc),
+                    _attribute("sender", self.bech32(sender), enc),
+                    _attribute("module", "evm", enc),
+                ],
+            }
         )
+        self._move(h, tx, events, "transfer", {"recipient": evm, "sender": sender}, [(value, denom)])
+        self._move(h, tx, events, "burn", {"burner": evm}, [(value, denom)])
+        self._move(h, tx, events, "coinbase", {"minter": evm}, [(value, denom)])
+        self._move(h, tx, events, "transfer", {"recipient": recipient, "sender": evm}, [(value, denom)])
+        events.append(
+            {
+                "type": "ethereum_tx",
+                "attributes": [
+                    _attribute("amount", str(value), enc),
+                    _attribute("ethereumTxHash", evm_hash, enc),
+                    _attribute("txIndex", str(len(h.txs) - 1), enc),
+                    _attribute("txGasUsed", "21000", enc),
+                    _attribute("recipient", "0x" + recipient.hex(), enc),
+                ],
+            }
+        )
+        self._add_tx(h, {"code": 0, "codespace": "", "log": "", "events": events})
         return tx
 
     def block_event(
