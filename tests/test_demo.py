@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import defaultdict
 from contextlib import ExitStack
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from indexer.chains.registry import build_client, build_ingestor
-from indexer.demo.runner import build, draw_chart
+from indexer.demo.runner import DemoResult, build, draw_chart
 from indexer.verify import EvmVerifier
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
@@ -45,6 +48,7 @@ async def test_demo_figures_match_the_views_and_the_chain(tmp_path: Path) -> Non
                 assert await verifier.check(conn, *span) == []
             finally:
                 await client.close()
+            await _aioz_figures_are_the_cosmos_record(conn, result)
         finally:
             await conn.close()
         # discover ranks the io.net wallets first among the IO traders from the flows alone;
@@ -73,3 +77,31 @@ def test_demo_command_prints_the_summary_and_the_chart(tmp_path: Path) -> None:
         assert heading in proc.stdout
     assert f"chart: {tmp_path / 'revenue.png'}" in proc.stdout
     assert (tmp_path / "revenue.png").exists()
+
+
+async def _aioz_figures_are_the_cosmos_record(conn: asyncpg.Connection, result: DemoResult) -> None:
+    """AIOZ's node earnings are the reward withdrawals played on the CometBFT server and its
+    revenue every payment into the payments wallet, EVM value transfers included, each once:
+    the figures equal the chain's own record of its movements, not the decoder's."""
+    plan = result.aioz_cosmos
+    assert plan is not None
+    pool, payments = "0x" + plan.reward_pool.hex(), "0x" + plan.payments.hex()
+    earned: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    paid: dict[date, list[tuple[str | None, int]]] = defaultdict(list)
+    for _tx, _idx, src, dst, denom, amount, _height, when in plan.chain.movements:
+        month = datetime.fromtimestamp(when, UTC).date().replace(day=1)
+        if src == pool and denom == "attoaioz":
+            earned[(str(dst), month)] += Decimal(amount) / 10**18
+        if dst == payments and denom == "attoaioz":
+            paid[month].append((src, amount))
+    views = await conn.fetch(
+        "select node, month, amount from analytics.node_earnings_monthly where network = 'aioz' and token = 'AIOZ'"
+    )
+    assert {(r["node"], r["month"]): r["amount"] for r in views} == dict(earned), "AIOZ node earnings"
+    assert len({node for node, _ in earned}) == len(plan.nodes) and plan.withdrawals > 0
+    revenue = [r for r in result.revenue if r["network"] == "aioz"]
+    expected = [
+        ("AIOZ", Decimal(sum(a for _, a in moves)) / 10**18, len(moves), len({s for s, _ in moves}))
+        for _month, moves in sorted(paid.items())
+    ]
+    assert [(r["token"], r["amount"], r["payments"], r["payers"]) for r in revenue] == expected, "AIOZ revenue"

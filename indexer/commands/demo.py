@@ -177,7 +177,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
             stack.pop_all()
             console.print(
                 "kept running: the embedded database (stop it with DEPIN_DATA_DIR=<data dir>/demo "
-                "depin-indexer db stop) and the two anvil nodes; the Solana server and the API end with this process"
+                "depin-indexer db stop) and the two anvil nodes; the Solana and CometBFT servers and the API end "
+                "with this process"
             )
         return 0
     except KeyboardInterrupt:

@@ -2,9 +2,10 @@
 
 Polygon (chain 137): the legacy RNDR job escrow. Customers pay RNDR into the escrow; the
 escrow pays node operators weekly in one ``batchTransfer``. AIOZ (chain 168): customers
-pay native AIOZ to a payments wallet; a rewards wallet pays nodes natively every few
-days. One block per day (automine off, ``evm_mine`` at the day's timestamp) keeps three
-months of traffic to a few hundred blocks, sent in JSON-RPC batches.
+pay native AIOZ to a payments wallet (node rewards move on the Cosmos side of AIOZ:
+:mod:`indexer.demo.cosmos_scenario`). One block per day (automine off, ``evm_mine`` at
+the day's timestamp) keeps three months of traffic to a few hundred blocks, sent in
+JSON-RPC batches.
 """
 
 from __future__ import annotations
@@ -57,19 +58,21 @@ class LocalEvm:
         self.batch([("anvil_setBalance", [a, hex(wei)]) for a in addresses])
         self.batch([("anvil_impersonateAccount", [a]) for a in addresses])
 
-    def mine_day(self, timestamp: int, txs: list[dict[str, Any]]) -> None:
-        """Send ``txs`` (pending) and mine them into one block at ``timestamp``."""
+    def mine_day(self, timestamp: int, txs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send ``txs`` (pending) and mine them into one block at ``timestamp``; their receipts."""
         if txs:
             hashes = self.batch([("eth_sendTransaction", [tx]) for tx in txs])
         else:
             hashes = []
         self.call("evm_setNextBlockTimestamp", timestamp)
         self.call("evm_mine")
-        if hashes:
-            receipts = self.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
-            failed = [h for h, r in zip(hashes, receipts, strict=True) if r is None or r["status"] != "0x1"]
-            if failed:
-                raise RuntimeError(f"{len(failed)} demo transaction(s) failed, e.g. {failed[0]}")
+        if not hashes:
+            return []
+        receipts = self.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+        failed = [h for h, r in zip(hashes, receipts, strict=True) if r is None or r["status"] != "0x1"]
+        if failed:
+            raise RuntimeError(f"{len(failed)} demo transaction(s) failed, e.g. {failed[0]}")
+        return list(receipts)
 
     def deploy(self, name: str, *args: Any, sender: str) -> str:
         """Deploy the compiled contract ``name`` (in ``contracts/``) from ``sender``; its address, lowercase."""
@@ -90,6 +93,18 @@ def _address(rng: random.Random) -> str:
     return "0x" + "".join(rng.choice("0123456789abcdef") for _ in range(40))
 
 
+@dataclass(frozen=True, slots=True)
+class ValueTransfer:
+    """One native-coin transfer sent on an EVM chain: block time, parties (0x), wei, fee, hash."""
+
+    time: int
+    sender: str
+    recipient: str
+    value: int
+    fee: int
+    tx_hash: str
+
+
 @dataclass
 class EvmPlan:
     """Addresses and token of one chain's demo traffic (what the config must label)."""
@@ -100,6 +115,7 @@ class EvmPlan:
     customers: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)
     transactions: int = 0
+    value_transfers: list[ValueTransfer] = field(default_factory=list)
 
 
 def play_polygon(url: str, start: int, days: int, seed: int = 137, nodes: int = 60) -> EvmPlan:
@@ -143,30 +159,35 @@ def play_polygon(url: str, start: int, days: int, seed: int = 137, nodes: int = 
         chain.close()
 
 
-def play_aioz(url: str, start: int, days: int, seed: int = 168, nodes: int = 50) -> EvmPlan:
-    """Native AIOZ: customers → payments wallet (revenue); rewards wallet → nodes."""
+def play_aioz(url: str, start: int, days: int, seed: int = 168) -> EvmPlan:
+    """Native AIOZ on the EVM side: customers → payments wallet, as EVM value transfers.
+
+    Node rewards are not played here: on AIOZ they are withdrawn through Cosmos
+    transactions (docs/sources.md, "AIOZ rewards path"), which the demo plays on its
+    CometBFT server (:mod:`indexer.demo.cosmos_scenario`). Every transfer sent here is
+    kept in ``value_transfers``, for that server to show as the Cosmos side does.
+    """
     rng = random.Random(seed)
     chain = LocalEvm(url)
     try:
         customers = chain.accounts()[1:7]
-        payments, rewards = _address(rng), _address(rng)
-        node_addresses = [_address(rng) for _ in range(nodes)]
-        uptime = {n: rng.choice((0.3, 0.6, 0.9, 1.0)) for n in node_addresses}
-        chain.fund([payments, rewards, *customers], 10**27)
+        payments = _address(rng)
+        chain.fund([payments, *customers], 10**27)
         chain.call("evm_setAutomine", False)
-        plan = EvmPlan(revenue=[payments], rewards=[rewards], customers=customers, nodes=node_addresses)
+        plan = EvmPlan(revenue=[payments], customers=customers)
         for day in range(days):
             txs = []
             for customer in customers:
                 if rng.random() < 0.5:
                     value = rng.randint(100, 20_000) * 10**18 + rng.randint(0, 10**18 - 1)
                     txs.append({"from": customer, "to": payments, "value": hex(value), "gas": hex(21_000)})
-            if day % 3 == 2:
-                for node in node_addresses:
-                    if rng.random() < uptime[node]:
-                        value = int(rng.uniform(5, 120) * 10**18)
-                        txs.append({"from": rewards, "to": node, "value": hex(value), "gas": hex(21_000)})
-            chain.mine_day(start + day * DAY + 7200, txs)
+            when = start + day * DAY + 7200
+            receipts = chain.mine_day(when, txs)
+            for tx, receipt in zip(txs, receipts, strict=True):
+                fee = int(receipt["gasUsed"], 16) * int(receipt["effectiveGasPrice"], 16)
+                plan.value_transfers.append(
+                    ValueTransfer(when, tx["from"], tx["to"], int(tx["value"], 16), fee, receipt["transactionHash"])
+                )
             plan.transactions += len(txs)
         return plan
     finally:

@@ -1,12 +1,13 @@
 """``depin-indexer demo``: the whole product on local chains, with nothing to configure.
 
 Starts an embedded Postgres (its own data directory, a fresh database), two anvil nodes
-(Polygon 137 and the AIOZ chain 168) and a LiteSVM-backed Solana JSON-RPC server, plays
-three months of traffic through real transactions (io.net and Render on Solana, Render's
-legacy escrow on Polygon, AIOZ native, and IO traded by wallets outside io.net), runs the
-real ingestors over JSON-RPC, refreshes the figures, asks ``discover`` which wallets look
-like the networks' own (to print beside the configured labels), prints them, draws a chart
-and serves the API.
+(Polygon 137 and the AIOZ chain 168), a LiteSVM-backed Solana JSON-RPC server and a
+CometBFT JSON-RPC server (AIOZ's Cosmos side), plays three months of traffic through real
+transactions (io.net and Render on Solana, Render's legacy escrow on Polygon, AIOZ
+payments on both sides of the AIOZ chain and node reward withdrawals on its Cosmos side,
+and IO traded by wallets outside io.net), runs the real ingestors over JSON-RPC,
+refreshes the figures, asks ``discover`` which wallets look like the networks' own (to
+print beside the configured labels), prints them, draws a chart and serves the API.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import asyncpg
 from indexer.chains.registry import build_ingestor
 from indexer.chains.rpc import RpcClient
 from indexer.config import parse_config
+from indexer.demo.cosmos_scenario import DENOM, CosmosPlan, play_aioz_cosmos
 from indexer.demo.evm_scenario import DAY, EvmPlan, play_aioz, play_polygon
 from indexer.demo.solana_scenario import SolanaPlan, play_solana
 from indexer.figures.discover import Candidate, discover, resolve_token
@@ -32,6 +34,7 @@ from indexer.figures.prices import import_prices
 from indexer.figures.reference import sync_reference
 from indexer.figures.refresh import refresh
 from indexer.localchains.anvil import AnvilNode
+from indexer.localchains.cometbft_rpc import CometRpcServer
 from indexer.localchains.solana_rpc import SolanaRpcServer
 from indexer.store.embedded import EmbeddedPostgres, default_data_dir
 from indexer.store.migrate import migrate
@@ -65,21 +68,34 @@ class DemoResult:
     """(token symbol, the top candidate of a kind), as DISCOVERED lists them."""
     transactions: int = 0
     flows: int = 0
+    aioz_cosmos: CosmosPlan | None = None
+    """AIOZ's Cosmos side as played: the chain's own record of every movement."""
 
 
 def _label(network: str, chain: str, address: str, role: str, name: str) -> dict[str, str]:
     return {"network": network, "chain": chain, "address": address, "role": role, "name": name}
 
 
-def demo_config(polygon: str, aioz: str, solana: str, rndr: EvmPlan, native: EvmPlan, sol: SolanaPlan) -> Config:
+def demo_config(
+    polygon: str, aioz: str, solana: str, cometbft: str, rndr: EvmPlan, sol: SolanaPlan, cosmos: CosmosPlan
+) -> Config:
     """The config the demo indexes with: the same contract a user writes."""
+    bech32 = cosmos.chain.bech32
     evm = {"kind": "evm", "finality": 2, "max_block_range": 50}
     return parse_config(
         {
             "chains": {
                 "solana": {"kind": "solana", "rpc": [solana], "transactions_per_request": 100},
                 "polygon": {**evm, "rpc": [polygon], "chain_id": 137},
+                # AIOZ's EVM view. No label names an address of it (below), so it stores no
+                # flow: its native transfers are indexed only when a labelled address is party.
                 "aioz": {**evm, "rpc": [aioz], "chain_id": 168, "native_symbol": "AIOZ"},
+                "aioz-cosmos": {
+                    "kind": "cosmos",
+                    "rpc": [cometbft],
+                    "bech32_prefix": "aioz",
+                    "heights_per_request": 50,
+                },
             },
             "tokens": [
                 {"chain": "polygon", "address": rndr.token, "symbol": "RNDR", "decimals": 18},
@@ -94,6 +110,7 @@ def demo_config(polygon: str, aioz: str, solana: str, rndr: EvmPlan, native: Evm
                     "stablecoin": True,
                 },
                 {"chain": "solana", "address": str(sol.render.address), "symbol": "RENDER", "decimals": 8},
+                {"chain": "aioz-cosmos", "address": DENOM, "symbol": "AIOZ", "decimals": 18},
             ],
             "labels": [
                 _label("io.net", "solana", sol.payments, "revenue", "io.net payments (demo)"),
@@ -102,8 +119,16 @@ def demo_config(polygon: str, aioz: str, solana: str, rndr: EvmPlan, native: Evm
                 _label("render", "solana", sol.emissions, "rewards", "RENDER emissions wallet (demo)"),
                 _label("render", "polygon", rndr.revenue[0], "revenue", "RNDR job escrow (demo)"),
                 _label("render", "polygon", rndr.rewards[0], "rewards", "RNDR job escrow payouts (demo)"),
-                _label("aioz", "aioz", native.revenue[0], "revenue", "AIOZ payments (demo)"),
-                _label("aioz", "aioz", native.rewards[0], "rewards", "AIOZ node rewards (demo)"),
+                # Each coin counted once, as in deploy/mainnet.toml: every AIOZ label is on
+                # the Cosmos view. It holds every movement of the coin: the node reward
+                # withdrawals (Cosmos transactions, which the EVM view never shows), the
+                # customers' Cosmos bank sends, and the EVM value transfers too (ethermint
+                # moves them through the bank), so the same payments labelled on chain
+                # "aioz" as well would count twice. The price: there, an EVM payment's payer
+                # is the evm module account, so all EVM payers count as one (amounts exact;
+                # docs/methodology.md). Written as bech32: labels take either form.
+                _label("aioz", "aioz-cosmos", bech32(cosmos.payments), "revenue", "AIOZ payments (demo)"),
+                _label("aioz", "aioz-cosmos", bech32(cosmos.reward_pool), "rewards", "AIOZ node reward pool (demo)"),
             ],
         }
     )
@@ -139,7 +164,10 @@ async def _figures(conn: asyncpg.Connection, result: DemoResult) -> None:
 async def build(stack: ExitStack, data_dir: Path | None = None, progress: Any = print) -> DemoResult:
     """Everything up to the figures; the servers stay up until ``stack`` closes."""
     server = EmbeddedPostgres((data_dir or default_data_dir()) / "demo")
-    progress("starting the embedded Postgres, two anvil nodes (Polygon 137, AIOZ 168) and a Solana server ...")
+    progress(
+        "starting the embedded Postgres, two anvil nodes (Polygon 137, AIOZ 168), a Solana server "
+        "and a CometBFT server (AIOZ's Cosmos side) ..."
+    )
     admin_url = server.start()
     stack.callback(server.stop)
     polygon = stack.enter_context(AnvilNode(137, timestamp=int(_ts(START)) - 2 * DAY))
@@ -156,11 +184,16 @@ async def build(stack: ExitStack, data_dir: Path | None = None, progress: Any = 
     rndr = await asyncio.to_thread(play_polygon, polygon.url, _ts(START), DAYS)
     native = await asyncio.to_thread(play_aioz, aioz.url, _ts(START), DAYS)
     ledger, sol = await asyncio.to_thread(play_solana, _ts(START), DAYS)
+    cosmos = await asyncio.to_thread(play_aioz_cosmos, _ts(START), DAYS, native.revenue[0], native.value_transfers)
     solana = SolanaRpcServer(ledger)
     solana.start()
     stack.callback(solana.stop)
-    config = demo_config(polygon.url, aioz.url, solana.url, rndr, native, sol)
-    result = DemoResult(url, config, transactions=rndr.transactions + native.transactions + sol.transactions)
+    cometbft = CometRpcServer(cosmos.chain)
+    cometbft.start()
+    stack.callback(cometbft.stop)
+    config = demo_config(polygon.url, aioz.url, solana.url, cometbft.url, rndr, sol, cosmos)
+    played = rndr.transactions + native.transactions + sol.transactions + cosmos.transactions
+    result = DemoResult(url, config, transactions=played, aioz_cosmos=cosmos)
 
     conn = await asyncpg.connect(url)
     try:
