@@ -90,7 +90,9 @@ class CosmosIngestor:
     async def start(self) -> None:
         """Start-up check: an endpoint answers ``status``; logs the network it serves."""
         head, network = await self.source.status()
-        log.info("%s: CometBFT network %s at height %d", self.name, network or "?", head)
+        # Debug, not info: the EVM and Solana start-up checks are silent too (and the
+        # demo's summary is not interleaved with log lines).
+        log.debug("%s: CometBFT network %s at height %d", self.name, network or "?", head)
 
     async def sync(
         self,
