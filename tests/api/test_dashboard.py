@@ -63,7 +63,10 @@ async def test_the_page_and_its_assets_are_served_from_the_package(client: httpx
         ("text/javascript", "application/javascript")
     )
     assert chart.content.startswith(b"/*!\n * Chart.js v4.")
-    assert (await client.get("/static/nothing.js")).status_code == 404
+    again = await client.get("/static/vendor/chart.umd.min.js", headers={"if-none-match": chart.headers["etag"]})
+    assert (again.status_code, again.content) == (304, b""), "a browser holding this version gets no body"
+    missing = await client.get("/static/nothing.js")
+    assert missing.status_code == 404 and "nothing.js" in missing.json()["error"]["message"]
     paths = set((await client.get("/openapi.json")).json()["paths"])
     assert "/" not in paths and not any(p.startswith("/static") for p in paths), "the page is not part of the API"
 
