@@ -71,6 +71,7 @@ class CometChain:
         self.balance_history: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
         self.head = 0
         self.lock = threading.Lock()
+        self._bech32: dict[bytes, str] = {}
         self._time = start_time
         self.fee_collector = module_address("fee_collector")
         self.mint_module = module_address("mint")
@@ -79,8 +80,11 @@ class CometChain:
         self.evm_module = module_address("evm")
 
     def bech32(self, raw: bytes) -> str:
-        """The chain's text form of an account."""
-        return bech32_encode(self.prefix, raw)
+        """The chain's text form of an account (cached: encoding is most of building a height)."""
+        text = self._bech32.get(raw)
+        if text is None:
+            text = self._bech32[raw] = bech32_encode(self.prefix, raw)
+        return text
 
     # --- building heights -----------------------------------------------------------------
 
