@@ -4,10 +4,13 @@ The database holds 1,000,000 node-month rows (40,000 nodes x 25 months) in the r
 behind analytics.node_earnings_monthly and node_profitability_monthly. The API runs as
 `depin-indexer api` (one uvicorn process, as deployed); the load comes from wrk (Debian
 package `wrk`) when installed, else from an httpx client in another process. Baseline in
-the same run: /healthz, the same server without a database query.
+the same run: /healthz, the same server without a database query. The dashboard's page
+and Chart.js are measured too, after the API's endpoints. Beside latency and throughput,
+the CPU time of the API's processes per request: on a shared machine, the steadier figure.
 
     python benchmarks/api.py            # 10 s per endpoint
     python benchmarks/api.py --quick    # 3 s per endpoint, 200,000 rows
+    git worktree add /tmp/before <commit> && python benchmarks/api.py --quick --against /tmp/before
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -69,6 +73,16 @@ def _peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 peaks.append(int(line.split()[1]) / 1024)
     return max(peaks)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the API's processes so far: per request, a figure that the
+    other load on a shared machine disturbs much less than latency or throughput."""
+    ticks = 0
+    for each in _process_tree(pid):
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float]:
@@ -142,51 +156,92 @@ async def export_speed(base: str) -> tuple[int, float]:
     return rows, time.perf_counter() - started
 
 
-def main(seconds: int, nodes: int, months: int, connections: int, workers: int) -> None:
+MONTH = "2025-06"  # inside the 25 generated months (2024-01 .. 2026-01)
+TARGETS = [
+    ("/healthz (baseline)", "/healthz"),
+    ("/v1/revenue/monthly", "/v1/revenue/monthly?network=net"),
+    ("/v1/nodes", f"/v1/nodes?network=net&month={MONTH}&limit=50"),
+    # The dashboard's page and its largest asset (Chart.js, 210 kB), served beside the API.
+    ("/ (dashboard)", "/"),
+    ("/static/…/chart.js", "/static/vendor/chart.umd.min.js"),
+]
+
+
+def run_server(db_url: str, code: Path | None, seconds: int, connections: int, workers: int) -> dict[str, float]:
+    """One API server (of this checkout, or of the checkout ``code``) under load, endpoint by
+    endpoint; prints a line each and returns {label: req/s} and {label + " cpu": µs/req}."""
+    port = _free_port()
+    env = {**os.environ, "DEPIN_DATABASE_URL": db_url}
+    env.pop("DEPIN_CONFIG", None)
+    env.pop("PYTHONPATH", None)
+    if code is not None:
+        env["PYTHONPATH"] = str(code)  # its `indexer` ahead of this checkout's
+    api = subprocess.Popen(
+        [sys.executable, "-m", "indexer.cli", "api", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        cwd="/tmp",
+    )
+    base = f"http://127.0.0.1:{port}"
+    found: dict[str, float] = {}
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        baseline = None
+        for label, path in TARGETS:
+            if httpx.get(base + path).status_code == 404:  # a build before the dashboard
+                print(f"  {label:<22} not served by this build", flush=True)
+                continue
+            load(base + path, 1, connections)  # warm
+            cpu = _cpu_seconds(api.pid)
+            rate, p50, p99 = load(base + path, seconds, connections)
+            cpu_us = (_cpu_seconds(api.pid) - cpu) / (rate * seconds) * 1e6
+            baseline = baseline or rate
+            found[label], found[label + " cpu"], found[label + " p99"] = rate, cpu_us, p99
+            print(
+                f"  {label:<22} {rate:>8,.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
+                f"CPU {cpu_us:5.0f} µs/req  ({rate / baseline:.2f}x of /healthz)",
+                flush=True,
+            )
+        rows, took = asyncio.run(export_speed(base))
+        print(f"  export NDJSON           {rows:,} rows in {took:.1f} s = {rows / took:,.0f} rows/s")
+        print(f"  API peak RSS            {_peak_rss_mb(api.pid):.0f} MB (largest process)")
+    finally:
+        api.terminate()
+        api.wait(10)
+    return found
+
+
+def main(seconds: int, nodes: int, months: int, connections: int, workers: int, against: Path | None) -> None:
     with benchmark_server() as server:
         db_url = asyncio.run(prepare(server, nodes, months))
-        port = _free_port()
-        env = {**os.environ, "DEPIN_DATABASE_URL": db_url}
-        env.pop("DEPIN_CONFIG", None)
-        api = subprocess.Popen(
-            [sys.executable, "-m", "indexer.cli", "api", "--port", str(port), "--workers", str(workers)],
-            env=env,
-            cwd="/tmp",
+        print(
+            f"{connections} concurrent clients, {workers} API worker(s), {seconds} s each, load from "
+            f"{'wrk' if shutil.which('wrk') else 'httpx'}:"
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    if httpx.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            month = "2025-06"  # inside the 25 generated months (2024-01 .. 2026-01)
-            targets = [
-                ("/healthz (baseline)", "/healthz"),
-                ("/v1/revenue/monthly", "/v1/revenue/monthly?network=net"),
-                ("/v1/nodes", f"/v1/nodes?network=net&month={month}&limit=50"),
-            ]
-            print(
-                f"{connections} concurrent clients, {workers} API worker(s), {seconds} s each, load from "
-                f"{'wrk' if shutil.which('wrk') else 'httpx'}:"
-            )
-            baseline = None
-            for label, path in targets:
-                load(base + path, 1, connections)  # warm
-                rate, p50, p99 = load(base + path, seconds, connections)
-                baseline = baseline or rate
-                print(
-                    f"  {label:<22} {rate:>8,.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
-                    f"({rate / baseline:.2f}x of /healthz)",
-                    flush=True,
-                )
-            rows, took = asyncio.run(export_speed(base))
-            print(f"  export NDJSON           {rows:,} rows in {took:.1f} s = {rows / took:,.0f} rows/s")
-            print(f"  API peak RSS            {_peak_rss_mb(api.pid):.0f} MB (largest process)")
-        finally:
-            api.terminate()
-            api.wait(10)
+        if against is None:
+            run_server(db_url, None, seconds, connections, workers)
+            return
+        # Interleaved (this, other, other, this, ...) so that drift of a shared machine hits both.
+        runs: dict[str, list[dict[str, float]]] = {"this checkout": [], str(against): []}
+        for code in (None, against, against, None, None, against):
+            name = "this checkout" if code is None else str(against)
+            print(f"{name}:", flush=True)
+            runs[name].append(run_server(db_url, code, seconds, connections, workers))
+        print("medians (req/s, p99 ms, CPU µs/req), this checkout / the other:")
+        for label, _ in TARGETS:
+            ours = [r for r in runs["this checkout"] if label in r]
+            theirs = [r for r in runs[str(against)] if label in r]
+            if not ours or not theirs:
+                continue
+            line = []
+            for key in (label, label + " p99", label + " cpu"):
+                a, b = statistics.median(r[key] for r in ours), statistics.median(r[key] for r in theirs)
+                line.append(f"{a:,.0f} / {b:,.0f} ({a / b:.2f}x)")
+            print(f"  {label:<22} " + "   ".join(line))
 
 
 if __name__ == "__main__":
@@ -199,8 +254,14 @@ if __name__ == "__main__":
         default=1,
         help="API worker processes (default 1: on 2 cores beside Postgres and wrk, 2 workers lengthen the tail)",
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="DIR",
+        help="another checkout (a git worktree of an older commit): serve its API and this one's in turn",
+    )
     args = parser.parse_args()
     if args.quick:
-        main(3, 8_000, 25, args.connections, args.workers)
+        main(3, 8_000, 25, args.connections, args.workers, args.against)
     else:
-        main(10, 40_000, 25, args.connections, args.workers)
+        main(10, 40_000, 25, args.connections, args.workers, args.against)

@@ -5,8 +5,8 @@ The page is served by a real ``depin-indexer api`` process over the API tests' d
 out by hand below. The browser may reach nothing but the API: no CDN.
 
 Without Chromium (or Playwright) the test skips, saying why, except under ``CI``, where
-it fails: CI installs both. ``DEPIN_DASHBOARD_SCREENSHOT=docs/dashboard.png`` also saves
-the screenshot kept in the docs.
+it fails: CI installs both. ``DEPIN_DASHBOARD_SCREENSHOT=PATH`` also saves the last
+screenshot there (docs/dashboard.png is the same page on the demo's data).
 """
 
 from __future__ import annotations
