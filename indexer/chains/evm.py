@@ -191,28 +191,66 @@ class EvmSource:
         return out
 
 
-class AdaptiveRange:
-    """Block-range size for eth_getLogs: halves on refusal, grows back after successes."""
+# Logs asked for in one eth_getLogs, and so flows in one write batch: the cap most hosted
+# providers put on a result (Infura, Alchemy: 10,000), which keeps a batch's memory flat
+# however dense the blocks are and whatever max_block_range allows.
+EVENTS_PER_REQUEST = 10_000
+# Blocks of the first request, before the chain's density is known: a dense chain with a
+# wide max_block_range must not start with a million-log answer.
+FIRST_RANGE = 100
+# Successes to wait, after a refusal that named no limit, before the range grows again.
+_PATIENCE = 3
 
-    def __init__(self, maximum: int) -> None:
+
+class AdaptiveRange:
+    """Blocks per eth_getLogs: sized by events (about :data:`EVENTS_PER_REQUEST` logs an
+    answer, from the density of the last one), within what the provider accepts.
+
+    A refusal that names what would work is taken at its word, as Ponder does: a block
+    range ("limited to a 2,000 block range") becomes a ceiling the range never grows past;
+    a result cap ("more than 10000 results, try with this block range [a, b]") starts the
+    next request at the range suggested and lowers the events aimed at. A refusal that
+    names nothing halves the range, which grows back only after a few successes.
+    """
+
+    def __init__(self, maximum: int, events: int = EVENTS_PER_REQUEST) -> None:
         self.maximum = maximum
-        self.size = maximum
-        self._successes = 0
+        self.ceiling = maximum
+        self.events = events
+        self.size = min(maximum, FIRST_RANGE)
+        self._wait = 0
 
     def shrink(self) -> None:
+        """A refusal (or timeouts) that says nothing about what would work: halve."""
         self.size = max(1, self.size // 2)
-        self._successes = 0
+        self._wait = _PATIENCE
 
-    def shrink_to(self, size: int) -> None:
-        """The size a provider said would work (it grows back later, as after a halving)."""
-        self.size = max(1, min(size, self.size))
-        self._successes = 0
+    def provider_limit(self, blocks: int, results: int | None) -> None:
+        """A refusal naming a range of ``blocks`` that would work, and the result cap
+        (None when the limit is on blocks, not results)."""
+        if results is None:
+            self.ceiling = max(1, min(self.ceiling, blocks))
+        else:
+            self.events = max(1, min(self.events, results))
+        self.size = max(1, min(self.ceiling, blocks, self.size))
+        self._wait = 0
 
-    def succeeded(self) -> None:
-        self._successes += 1
-        if self._successes >= 3 and self.size < self.maximum:
-            self.size = min(self.maximum, self.size * 2)
-            self._successes = 0
+    def succeeded(self, blocks: int = 0, events: int = 0) -> None:
+        """An answer of ``events`` logs over ``blocks`` blocks: size the next one by its density."""
+        if self._wait:
+            self._wait -= 1
+            if self._wait:
+                return
+        # A range cut short (by the target) says nothing about a longer one being accepted.
+        grown = 2 * self.size if blocks >= self.size else self.size
+        if events and blocks:
+            grown = min(grown, blocks * self.events // events)
+        self.size = max(1, min(self.ceiling, grown))
+
+
+# A range fetched and decoded, waiting to be written: (first block, last block, flows,
+# headers fetched by number).
+_Fetched = tuple[int, int, FlowColumns, dict[int, BlockRow]]
 
 
 def _kept(lo: int, hi: int, final: int) -> list[int]:
@@ -374,7 +412,7 @@ class EvmIngestor:
                 if hi > lo and getlogs_limits.too_large(exc.message):
                     suggested = getlogs_limits.suggested_blocks(exc.message, lo)
                     if suggested is not None and suggested < hi - lo + 1:
-                        self.range.shrink_to(suggested)
+                        self.range.provider_limit(suggested, getlogs_limits.result_cap(exc.message))
                     else:
                         self.range.shrink()
                     hi = lo + self.range.size - 1
@@ -393,7 +431,7 @@ class EvmIngestor:
                     hi = lo + self.range.size - 1
                     continue
                 raise
-            self.range.succeeded()
+            self.range.succeeded(hi - lo + 1, len(logs))
             return logs, hi, headers
 
     async def _native_flows(self, blocks: list[dict[str, Any]], flows: FlowColumns) -> None:

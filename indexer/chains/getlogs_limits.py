@@ -63,6 +63,18 @@ _MAXIMUM = tuple(
 )
 
 
+# Patterns naming a cap on the number of results (the number is the cap).
+_RESULT_CAP = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"more than ([\d,]+) (?:results|logs)",
+        r"max results:? ([\d,]+)",
+        r"cap of ([\d,]+) logs",
+        r"([\d,]+) results? limit",
+    )
+)
+
+
 def too_large(message: str) -> bool:
     """Whether an error message says the query was too big."""
     lowered = message.lower()
@@ -91,6 +103,19 @@ def suggested_blocks(message: str, lo: int) -> int | None:
                 # A suggested range that starts later than asked still tells the size.
                 return last - max(first, lo) + 1 if first <= lo <= last else last - first + 1
     for pattern in _MAXIMUM:
+        match = pattern.search(lowered)
+        if match is not None:
+            count = int(match.group(1).replace(",", ""))
+            if count > 0:
+                return count
+    return None
+
+
+def result_cap(message: str) -> int | None:
+    """The most results an answer may hold, when the message names a cap on results
+    ("query returned more than 10000 results"); None when the limit is on blocks or unknown."""
+    lowered = message.lower()
+    for pattern in _RESULT_CAP:
         match = pattern.search(lowered)
         if match is not None:
             count = int(match.group(1).replace(",", ""))

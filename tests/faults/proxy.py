@@ -5,7 +5,9 @@ when its plan says so, answers instead with a fault a real provider produces: 42
 Retry-After, 5xx, a timeout, a dropped connection, truncated or wrong-shaped JSON, -32603
 for every call of a request, a well-formed answer whose result is not the method's, a
 stall before the real answer, -32005 "more than 10000 results" (naming a range to use, as
-Infura does, with ``suggest_range``), or a head that lags behind. The plan is a function of the request number and the parsed body,
+Infura does, with ``suggest_range``), or a head that lags behind. With ``result_cap`` it
+also acts as a provider capping eth_getLogs results: an answer with more logs than the cap
+becomes -32005 naming the longest range from the query's start that fits under it. The plan is a function of the request number and the parsed body,
 so a test states exactly which request fails and how.
 """
 
@@ -124,9 +126,37 @@ class _Handler(BaseHTTPRequestHandler):
             self._fault(fault, parsed)
             return
         status, payload = self._forward(body)
+        if srv.result_cap is not None and parsed is not None:
+            payload = self._cap_results(parsed, payload)
         if srv.rewrite is not None and parsed is not None:
             payload = json.dumps(srv.rewrite(parsed, json.loads(payload))).encode()
         self._reply(status, payload)
+
+    def _cap_results(self, parsed: Any, payload: bytes) -> bytes:
+        """Refuse, as a provider capping results does, each eth_getLogs answer over the cap."""
+        cap = self.server.result_cap
+        assert cap is not None
+        calls = parsed if isinstance(parsed, list) else [parsed]
+        logs_calls = {c.get("id"): c for c in calls if isinstance(c, dict) and c.get("method") == "eth_getLogs"}
+        if not logs_calls:
+            return payload
+        answer = json.loads(payload)
+        items = answer if isinstance(answer, list) else [answer]
+        for item in items:
+            logs = item.get("result")
+            if item.get("id") not in logs_calls or not isinstance(logs, list) or len(logs) <= cap:
+                continue
+            lo = int(logs_calls[item["id"]]["params"][0]["fromBlock"], 16)
+            # The longest range from the query's start whose logs fit (one block at least).
+            fits = max(lo, int(sorted(logs, key=lambda e: int(e["blockNumber"], 16))[cap]["blockNumber"], 16) - 1)
+            item.pop("result")
+            item["error"] = {
+                "code": -32005,
+                "message": f"query returned more than {cap} results. Try with this block range [{hex(lo)}, {hex(fits)}].",
+            }
+            with self.server.log.lock:
+                self.server.log.faults["result_cap"] = self.server.log.faults.get("result_cap", 0) + 1
+        return json.dumps(answer).encode()
 
     def _forward(self, body: bytes) -> tuple[int, bytes]:
         request = urllib.request.Request(self.server.upstream, data=body, headers={"content-type": "application/json"})
@@ -197,6 +227,7 @@ class _ProxyServer(ThreadingHTTPServer):
     timeout_seconds: float
     stall_seconds: float
     suggest_range: bool
+    result_cap: int | None
     rewrite: Callable[[Any, Any], Any] | None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -216,6 +247,7 @@ def fault_proxy(
     timeout_seconds: float = 3.0,
     stall_seconds: float = 3.0,
     suggest_range: bool = False,
+    result_cap: int | None = None,
     rewrite: Callable[[Any, Any], Any] | None = None,
 ) -> Iterator[tuple[str, ProxyLog]]:
     """Run a proxy to ``upstream`` on a free loopback port; yields (url, log)."""
@@ -227,6 +259,7 @@ def fault_proxy(
     server.timeout_seconds = timeout_seconds
     server.stall_seconds = stall_seconds
     server.suggest_range = suggest_range
+    server.result_cap = result_cap
     server.rewrite = rewrite
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
