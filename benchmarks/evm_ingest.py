@@ -199,29 +199,36 @@ async def main(events: int, per_block: int, baseline_events: int, range_size: in
     print(f"replay server: {blocks:,} blocks of {per_block} transfers, {cap}")
     try:
         with benchmark_server() as pg:
-            db_base = await fresh_database(pg, "bench_evm_baseline")
-            n_base, t_base = await baseline(url, db_base, baseline_events // per_block, max(1, 2000 // per_block))
-            print(f"web3.py pipeline  : {n_base:>10,} events in {t_base:7.2f} s = {n_base / t_base:>9,.0f} events/s")
+            n_base = t_base = 0.0
+            if baseline_events:
+                db_base = await fresh_database(pg, "bench_evm_baseline")
+                n_base, t_base = await baseline(url, db_base, baseline_events // per_block, max(1, 2000 // per_block))
+                print(
+                    f"web3.py pipeline  : {n_base:>10,} events in {t_base:7.2f} s = {n_base / t_base:>9,.0f} events/s"
+                )
             db_loop = await fresh_database(pg, "bench_evm_loop")
             reset_peak_rss()
+            cpu = time.process_time()
             n_loop, t_loop = await sequential_loop(
                 url, db_loop, blocks, max(1, min(200, result_cap // per_block or 200))
             )
-            rss_loop = peak_rss_mb()
+            rss_loop, cpu_loop = peak_rss_mb(), time.process_time() - cpu
             print(
                 f"sequential loop   : {n_loop:>10,} events in {t_loop:7.2f} s = {n_loop / t_loop:>9,.0f} events/s, "
-                f"peak RSS {rss_loop:.0f} MB"
+                f"peak RSS {rss_loop:.0f} MB, {cpu_loop:.1f} s CPU in this process"
             )
             db_ours = await fresh_database(pg, "bench_evm_ours")
             reset_peak_rss()
+            cpu = time.process_time()
             n, t = await ours(url, db_ours, blocks, range_size)
-            rss_ours = peak_rss_mb()
+            rss_ours, cpu_ours = peak_rss_mb(), time.process_time() - cpu
             print(
                 f"depin-indexer     : {n:>10,} events in {t:7.2f} s = {n / t:>9,.0f} events/s, "
-                f"peak RSS {rss_ours:.0f} MB (max_block_range {range_size})"
+                f"peak RSS {rss_ours:.0f} MB, {cpu_ours:.1f} s CPU in this process (max_block_range {range_size})"
             )
             print(f"ratio vs loop     : {(n / t) / (n_loop / t_loop):.2f}x")
-            print(f"ratio vs web3.py  : {(n / t) / (n_base / t_base):.1f}x")
+            if baseline_events:
+                print(f"ratio vs web3.py  : {(n / t) / (n_base / t_base):.1f}x")
     finally:
         server.terminate()
 
@@ -235,6 +242,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--result-cap", type=int, default=10_000, help="eth_getLogs refuses more results than this (0: no cap)"
     )
+    parser.add_argument("--no-web3", action="store_true", help="skip the (slow) web3.py baseline")
     args = parser.parse_args()
     events = 300_000 if args.quick else args.events
-    asyncio.run(main(events, args.per_block, 20_000 if args.quick else 50_000, args.range, args.result_cap))
+    web3_events = 0 if args.no_web3 else 20_000 if args.quick else 50_000
+    asyncio.run(main(events, args.per_block, web3_events, args.range, args.result_cap))

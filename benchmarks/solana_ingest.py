@@ -76,10 +76,11 @@ async def ours(
     else:
         ingestor = SolanaIngestor("solana", config, sorted(mints), labels, client)
     samples: list[tuple[int, float]] = []
+    before = served.value  # type: ignore[attr-defined]  # what earlier runs had served
 
     async def sample() -> None:
         while True:
-            samples.append((served.value, rss_mb()))  # type: ignore[attr-defined]
+            samples.append((served.value - before, rss_mb()))  # type: ignore[attr-defined]
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
@@ -87,7 +88,7 @@ async def ours(
     stats = await ingestor.sync(conn)
     seconds = time.perf_counter() - started
     sampler.cancel()
-    samples.append((served.value, rss_mb()))  # type: ignore[attr-defined]
+    samples.append((served.value - before, rss_mb()))  # type: ignore[attr-defined]
     await client.close()
     await conn.close()
     return stats.transactions, stats.flows, seconds, samples
@@ -229,7 +230,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="100,000 transactions instead of 1,000,000")
     parser.add_argument("-n", "--transactions", type=int)
-    parser.add_argument("--baseline", type=int, default=3_000, help="transactions for the solana-py baseline")
+    parser.add_argument(
+        "--baseline", type=int, default=3_000, help="transactions for the solana-py baseline (0: skip it)"
+    )
     args = parser.parse_args()
     n = args.transactions or (100_000 if args.quick else 1_000_000)
 
@@ -272,11 +275,12 @@ def main() -> None:
                 f"ours, follow = mint: {m_txs:,} transactions ({m_flows:,} flows) in {m_seconds:.1f} s = "
                 f"{m_rate:,.0f} tx/s ({m_rate / rate:.2f}x the address path)"
             )
-            db2 = asyncio.run(fresh_database(pg, "bench_solana_base"))
-            base_n, base_s = asyncio.run(baseline(url, db2, mints, args.baseline))
-            base_rate = base_n / base_s
-            print(f"solana-py: {base_n:,} signatures in {base_s:.1f} s = {base_rate:,.0f} tx/s")
-            print(f"ratio vs solana-py: {rate / base_rate:.1f}x")
+            if args.baseline:
+                db2 = asyncio.run(fresh_database(pg, "bench_solana_base"))
+                base_n, base_s = asyncio.run(baseline(url, db2, mints, args.baseline))
+                base_rate = base_n / base_s
+                print(f"solana-py: {base_n:,} signatures in {base_s:.1f} s = {base_rate:,.0f} tx/s")
+                print(f"ratio vs solana-py: {rate / base_rate:.1f}x")
     finally:
         server.terminate()
 

@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 
 from indexer.chains import getlogs_limits
+from indexer.chains.pipeline import next_or_failure, stop_fetcher
 from indexer.chains.rpc import EndpointsExhausted, RpcClient, RpcError
 from indexer.chains.stats import SyncStats
 from indexer.decode import evm as evm_decode
@@ -280,6 +281,9 @@ class EvmIngestor:
         self.source = EvmSource(name, client)
         self.range = AdaptiveRange(config.max_block_range)
         self.max_inconsistent_retries = 20
+        # Ranges fetched and decoded ahead of the one being written: the fetcher (and the
+        # decoder) work while Postgres writes, and memory holds at most this many more.
+        self.pipeline_depth = 2
         # Block number -> (hash, Unix time) of blocks seen lately, so that a range whose
         # logs fall in blocks already fetched needs no header call. An entry is only used
         # for a log that names the same block hash, and a rewind drops every entry above
@@ -322,10 +326,21 @@ class EvmIngestor:
             stats.reorgs, stats.rewound_flows = await self._handle_reorg(conn, final)
         next_block = await self._next_block(conn)
         retries = 0
-        while next_block <= target and not should_stop():
-            hi = min(target, next_block + self.range.size - 1)
+
+        def committed(done: int, flows: int, new: int) -> None:
+            nonlocal next_block, retries
+            retries = 0
+            stats.blocks += done - next_block + 1
+            stats.flows += flows
+            stats.flows_new += new
+            next_block = done + 1
+            if progress is not None:
+                progress(done, target, stats.flows)
+
+        while next_block <= target:
             try:
-                done, flows, new = await self._index_range(conn, next_block, hi, final)
+                if await self._pipeline(conn, next_block, target, final, committed, should_stop):
+                    break
             except InconsistentResponse as exc:
                 retries += 1
                 if retries > self.max_inconsistent_retries:
@@ -336,31 +351,74 @@ class EvmIngestor:
                 stats.reorgs += reorgs
                 stats.rewound_flows += rewound
                 next_block = await self._next_block(conn)
-                continue
-            retries = 0
-            stats.blocks += done - next_block + 1
-            stats.flows += flows
-            stats.flows_new += new
-            next_block = done + 1
-            if progress is not None:
-                progress(done, target, stats.flows)
         stats.seconds = time.monotonic() - started
         stats.indexed_to = next_block - 1
         return stats
 
+    async def _pipeline(
+        self,
+        conn: asyncpg.Connection,
+        first: int,
+        target: int,
+        final: int,
+        committed: Callable[[int, int, int], None],
+        should_stop: Callable[[], bool],
+    ) -> bool:
+        """Index ``first..target``: ranges are fetched and decoded ahead while the one
+        before them is written, through a queue of :attr:`pipeline_depth` ranges.
+        Returns True if ``should_stop`` ended it (the fetcher asks it once a range, as the
+        loop did before the pipeline; every range fetched is written).
+
+        Only the writer touches the database, one range after the other in block order,
+        so the cursor's commit alone orders them, as without the pipeline. When a write
+        fails or finds the chain changed (a reorg), the ranges fetched ahead are dropped
+        with the fetcher: the caller starts again from the stored cursor.
+        """
+        ahead: asyncio.Queue[_Fetched | None] = asyncio.Queue(self.pipeline_depth)
+        fetcher: asyncio.Future[bool] = asyncio.ensure_future(
+            self._fetch_ahead(first, target, final, ahead, should_stop)
+        )
+        try:
+            while True:
+                fetched = await next_or_failure(ahead, fetcher)
+                if fetched is None:
+                    return await fetcher
+                lo, hi, flows, by_number = fetched
+                # Unfinalised blocks are stored with their hashes (reorg detection); the last
+                # block of the range always is, so the next range can check it links up.
+                keep = [by_number[n] for n in _kept(lo, hi, final)]
+                await self._check_links(conn, lo, keep)
+                result = await write_batch(
+                    conn, flows, [Checkpoint(self.name, hi)], keep, forget_blocks_below=min(final, hi)
+                )
+                committed(hi, len(flows), result.flows_inserted)
+        except BaseException as failure:
+            await stop_fetcher(fetcher, failure)
+            raise
+
+    async def _fetch_ahead(
+        self,
+        lo: int,
+        target: int,
+        final: int,
+        ahead: asyncio.Queue[_Fetched | None],
+        should_stop: Callable[[], bool],
+    ) -> bool:
+        """Fetch and decode ranges from ``lo`` on into ``ahead`` (None after the last);
+        returns True if ``should_stop`` ended it."""
+        while lo <= target:
+            if should_stop():
+                await ahead.put(None)
+                return True
+            flows, hi, by_number = await self.fetch_range(lo, min(target, lo + self.range.size - 1), final)
+            await ahead.put((lo, hi, flows, by_number))
+            lo = hi + 1
+        await ahead.put(None)
+        return False
+
     async def _next_block(self, conn: asyncpg.Connection) -> int:
         cursor = await read_cursor(conn, self.name)
         return self.config.start_block if cursor is None else cursor[0] + 1
-
-    async def _index_range(self, conn: asyncpg.Connection, lo: int, hi: int, final: int) -> tuple[int, int, int]:
-        """Fetch, decode and write blocks ``lo..hi`` (maybe fewer); returns (last block done, flows, new)."""
-        flows, hi, by_number = await self.fetch_range(lo, hi, final)
-        # Unfinalised blocks are stored with their hashes (reorg detection); the last
-        # block of the range always is, so the next range can check it links up.
-        keep = [by_number[n] for n in _kept(lo, hi, final)]
-        await self._check_links(conn, lo, keep)
-        result = await write_batch(conn, flows, [Checkpoint(self.name, hi)], keep, forget_blocks_below=min(final, hi))
-        return hi, len(flows), result.flows_inserted
 
     async def fetch_range(self, lo: int, hi: int, final: int) -> tuple[FlowColumns, int, dict[int, BlockRow]]:
         """Every flow of blocks ``lo..hi`` (maybe fewer: the endpoint may take a shorter
@@ -467,10 +525,15 @@ class EvmIngestor:
     def _log_block_hashes(self, logs: list[dict[str, Any]]) -> dict[int, str]:
         """Block number -> the block hash its logs name; logs naming two hashes for one
         block (two forks in one answer) are refetched."""
+        try:
+            # Ten thousand logs name a few hundred blocks: the pairs first, at C speed.
+            pairs: Any = {(entry["blockNumber"], entry.get("blockHash", "")) for entry in logs}
+        except TypeError:  # an unhashable field: the same checks, log by log
+            pairs = [(entry["blockNumber"], entry.get("blockHash", "")) for entry in logs]
         named: dict[int, str] = {}
-        for entry in logs:
-            number = int(entry["blockNumber"], 16)
-            block_hash = str(entry.get("blockHash", "")).lower()
+        for number_hex, raw_hash in pairs:
+            number = int(number_hex, 16)
+            block_hash = str(raw_hash).lower()
             if named.setdefault(number, block_hash) != block_hash:
                 raise InconsistentResponse(f"{self.name}: logs of block {number} name two block hashes (a reorg)")
         return named

@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from indexer.chains.pipeline import next_or_failure, stop_fetcher
 from indexer.chains.rpc import RpcClient, RpcError
 from indexer.chains.solana_walk import WALK, Walk
 from indexer.chains.stats import SyncStats
@@ -90,6 +91,13 @@ class DecodedPage(NamedTuple):
     unfinalised: list[tuple[str, int]]  # (signature, slot) above the finalized slot, re-checked later
     accounts: OwnedAccounts  # token accounts of followed wallets the transactions show
     refused: list[UndecodableRecord]  # recorded instead of decoded (on_undecodable = "record")
+
+
+class _PageToWrite(NamedTuple):
+    """A page fetched ahead: what to commit (None: only the cursors, a walk restarting)."""
+
+    decoded: DecodedPage | None
+    checkpoints: list[Checkpoint]
 
 
 class UndecodableTransaction(DepinError):
@@ -153,6 +161,8 @@ class SolanaIngestor:
         mine = [label for label in labels if label.chain == name]
         self.wallets = sorted({label.address for label in mine if label.role in ("revenue", "rewards")})
         self.recent = _RecentSignatures()
+        # Pages listed, fetched and decoded ahead of the one being written.
+        self.pipeline_depth = 2
         self._wallet_set = frozenset(self.wallets)
         self._run_addresses: list[str] = []
         # Mints followed as addresses: those with follow = "mint" (the token's whole history
@@ -246,6 +256,34 @@ class SolanaIngestor:
         should_stop: Callable[[], bool],
     ) -> None:
         until, walk = await self._resume(conn, address)
+        # The next pages are listed, fetched and decoded while this one is written; only
+        # this loop touches the database, page after page, so the cursors' commits order
+        # them as without the pipeline. A failure drops the pages fetched ahead.
+        ahead: asyncio.Queue[_PageToWrite | None] = asyncio.Queue(self.pipeline_depth)
+        fetcher = asyncio.ensure_future(self._pages_ahead(address, until, walk, stats, to_block, ahead, should_stop))
+        try:
+            while True:
+                # should_stop is the fetcher's to ask, once a page as before the pipeline:
+                # a page it fetched is written, as a page listed always was.
+                page = await next_or_failure(ahead, fetcher)
+                if page is None:
+                    return
+                await self._write_page(conn, page, stats)
+        except BaseException as failure:
+            await stop_fetcher(fetcher, failure)
+            raise
+
+    async def _pages_ahead(
+        self,
+        address: str,
+        until: str | None,
+        walk: Walk,
+        stats: SyncStats,
+        to_block: int | None,
+        ahead: asyncio.Queue[_PageToWrite | None],
+        should_stop: Callable[[], bool],
+    ) -> None:
+        """Walk ``address``'s pages into ``ahead``, each with the cursors it commits (None last)."""
         # Everything listed at `finalized` commitment is final, including slots newer than
         # the head read at the start of the run.
         final = _NEVER_UNFINAL if self.commitment == "finalized" else (stats.final_head or 0)
@@ -257,8 +295,7 @@ class SolanaIngestor:
                 # would end early and miss older history. Start it over (what it already
                 # stored is skipped as duplicate).
                 log.warning("%s: %s: walk position %s was rolled back; walking again", self.name, address, walk.before)
-                restart = [Checkpoint(self.name, walk.top_slot, address + WALK, None)]
-                await write_batch(conn, FlowColumns(self.name), restart)
+                await ahead.put(_PageToWrite(None, [Checkpoint(self.name, walk.top_slot, address + WALK, None)]))
                 walk.restart()
                 continue
             # With --to SLOT, signatures above it are left for a later run.
@@ -267,20 +304,29 @@ class SolanaIngestor:
             decoded = await self._flows(page, stats, final)
             if listed:
                 walk.page_ends_at(listed[-1])
-            result = await write_batch(
-                conn,
-                decoded.flows,
-                self._checkpoints(address, walk, last_page),
-                unfinalised=decoded.unfinalised,
-                token_accounts=decoded.accounts,
-                undecodable=decoded.refused,
-            )
-            self._run_addresses += [a for a in decoded.accounts if a not in self._run_addresses]
-            self.recent.update(decoded.fetched)
-            stats.flows += len(decoded.flows)
-            stats.flows_new += result.flows_inserted
+            await ahead.put(_PageToWrite(decoded, self._checkpoints(address, walk, last_page)))
             if last_page:
-                return
+                break
+        await ahead.put(None)
+
+    async def _write_page(self, conn: asyncpg.Connection, page: _PageToWrite, stats: SyncStats) -> None:
+        """Commit one page's flows with its cursors (or only the cursors of a walk restart)."""
+        decoded = page.decoded
+        if decoded is None:
+            await write_batch(conn, FlowColumns(self.name), page.checkpoints)
+            return
+        result = await write_batch(
+            conn,
+            decoded.flows,
+            page.checkpoints,
+            unfinalised=decoded.unfinalised,
+            token_accounts=decoded.accounts,
+            undecodable=decoded.refused,
+        )
+        self._run_addresses += [a for a in decoded.accounts if a not in self._run_addresses]
+        self.recent.update(decoded.fetched)
+        stats.flows += len(decoded.flows)
+        stats.flows_new += result.flows_inserted
 
     async def _resume(self, conn: asyncpg.Connection, address: str) -> tuple[str | None, Walk]:
         """The address's cursor (the newest signature it is complete up to) and its walk."""

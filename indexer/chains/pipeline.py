@@ -1,0 +1,49 @@
+"""Fetching ahead: the piece the EVM and Solana ingestors share to write while they fetch.
+
+An ingestor runs a *fetcher* task that fetches and decodes batches into a bounded
+``asyncio.Queue`` (memory holds at most its size more batches), ending with ``None``,
+while its own loop takes the batches in order and writes them, one transaction each:
+Python parses and decodes on one core while Postgres writes on the other. Only the
+writing loop touches the database, so the cursor's commit alone orders batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+async def next_or_failure(ahead: asyncio.Queue[T | None], fetcher: asyncio.Future[Any]) -> T | None:
+    """The next batch fetched ahead (None: the fetcher is done); once the fetcher failed
+    and nothing it fetched before failing is left, its exception."""
+    if not ahead.empty():
+        return ahead.get_nowait()
+    getter = asyncio.ensure_future(ahead.get())
+    try:
+        await asyncio.wait((getter, fetcher), return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        getter.cancel()
+        raise
+    if getter.done():
+        return getter.result()
+    getter.cancel()
+    fetcher.result()  # raises what stopped the fetcher
+    raise RuntimeError("the fetcher ended without marking the end")
+
+
+async def stop_fetcher(fetcher: asyncio.Future[Any], failure: BaseException) -> None:
+    """The writer failed with ``failure``: cancel the fetcher and wait until it has ended.
+
+    Its batches in the queue are dropped. If it had failed too, with another exception,
+    that one is logged: ``failure`` is what propagates.
+    """
+    fetcher.cancel()
+    await asyncio.wait((fetcher,))
+    if not fetcher.cancelled():
+        error = fetcher.exception()
+        if error is not None and error is not failure:
+            log.warning("fetching ahead failed as well: %s: %s", type(error).__name__, error)
