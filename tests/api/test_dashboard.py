@@ -264,6 +264,23 @@ async def test_the_dashboard_draws_what_the_api_serves(two_networks: str, tmp_pa
                 assert text in (await api.get("/" + href)).text, href
                 text, href = by_class["indexed-block"]
                 assert (text, href) == ("60", "v1/freshness")
+                # No figure outside a link: every text with a digit (but the picked month and the
+                # rank column) sits in an <a>.
+                unlinked = await page.evaluate(
+                    """() => {
+                        const found = [];
+                        for (const root of document.querySelectorAll("#freshness, #profitability, #nodes tbody")) {
+                            const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+                            for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+                                const rank = n.parentElement.matches("td:first-child");
+                                const text = n.textContent.replace(/\\d{4}-\\d\\d\\b/g, "");
+                                if (/\\d/.test(text) && !rank && !n.parentElement.closest("a")) found.push(n.textContent);
+                            }
+                        }
+                        return found;
+                    }"""
+                )
+                assert unlinked == [], unlinked
 
                 await page.select_option("#month", "2024-01")
                 await _ready(page, "render/2024-01")

@@ -80,7 +80,8 @@ async function showFreshness() {
     part.className = "chain";
     part.dataset.chain = c.chain;
     part.append(` · ${c.chain} indexed to `, link(String(c.indexed_block ?? "nothing yet"), url, "indexed-block"),
-      ` (${when(c.indexed_time)}), `, link(String(c.dirty_days), url, "dirty-days"), " dirty days pending");
+      " (", link(when(c.indexed_time), url, "indexed-time"), "), ", link(String(c.dirty_days), url, "dirty-days"),
+      " dirty days pending");
     if (c.last_error) part.append(" · last error: ", link(c.last_error, url, "last-error"));
     banner.append(part);
   }
@@ -154,9 +155,12 @@ async function showNodes(network, month) {
   const priced = page.nodes.filter((n) => n.net_usd !== null);
   const profitable = priced.filter((n) => num(n.net_usd) > 0).length;
   const summary = document.getElementById("profitability");
-  summary.replaceChildren(page.nodes.length === 0 ? "No node earned this month." :
-    `At the configured electricity assumptions, ${profitable} of the ${priced.length} top nodes with a price ` +
-    `made a profit in ${month}.`);
+  if (page.nodes.length === 0) {
+    summary.replaceChildren("No node earned this month.");
+  } else {
+    summary.replaceChildren("At the configured electricity assumptions, ", link(String(profitable), url, "profitable"),
+      " of the ", link(String(priced.length), url, "priced"), ` top nodes with a price made a profit in ${month}.`);
+  }
 }
 
 async function show() {
