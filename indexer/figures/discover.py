@@ -104,9 +104,7 @@ async def discover(
         pool = await conn.fetchrow(sql["pool"], chain, token.address, since, until, limit)
         if not pool["pool"]:
             return []
-        rows = await conn.fetch(
-            sql["candidates"], chain, token.address, since, until, limit, pool["pool"], pool["minted"], pool["burnt"]
-        )
+        rows = await conn.fetch(sql["candidates"], chain, token.address, since, until, limit, pool["pool"])
     return [_candidate(row) for row in rows]
 
 

@@ -2,9 +2,10 @@
 
 Writers mark every (chain, day) they touch in ``core.dirty_days``. A refresh takes those
 rows (deleting them inside its own transaction, so a crash puts them back), recomputes
-the daily rollups of exactly those (chain, day) pairs, keeps each node's first earning
-day right (a reorg can move it), then recomputes the network-day rows of the affected
-days and the monthly rows of their months. Cost grows with the new data, not with
+the daily rollups of exactly those (chain, day) pairs (and, where their flows changed,
+the rollups ``discover`` reads), keeps each node's first earning day right (a reorg can
+move it), then recomputes the network-day rows of the affected days and the monthly rows
+of their months. Cost grows with the new data, not with
 history; one transaction, so readers see the old figures or the new ones, never a mix.
 """
 
@@ -27,6 +28,8 @@ class RefreshStats:
     chain_days: int = 0
     days: int = 0
     months: int = 0
+    flow_days: int = 0
+    """(chain, day) pairs whose flows changed: their discover rollups were recomputed."""
     seconds: float = 0.0
 
 
@@ -57,6 +60,7 @@ async def refresh(conn: asyncpg.Connection) -> RefreshStats:
             before = await conn.fetch(sql["drop_daily_earnings"], chains, days)
             after = await conn.fetch(sql["fill_daily"], chains, days)
             nodes |= {(r["network"], r["node"]) for r in before} | {(r["network"], r["node"]) for r in after}
+            stats.flow_days += await _roll_up_for_discover(conn, [r for r in rows if r["flows"]])
         affected = {r["day"] for r in dirty} | await _update_first_days(conn, sql, nodes)
         day_list = sorted(affected)
         await conn.execute(sql["drop_network_daily"], day_list)
@@ -74,6 +78,19 @@ async def refresh(conn: asyncpg.Connection) -> RefreshStats:
         stats.chain_days, stats.days, stats.months = len(dirty), len(day_list), len(months)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+async def _roll_up_for_discover(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> int:
+    """Recompute discover's rollups (core.pair_days, core.address_months) of the (chain,
+    day) pairs in ``rows``, whose flows changed; return how many."""
+    if not rows:
+        return 0
+    sql = queries("discover")
+    empty = await conn.fetch(sql["roll_up_days"], [r["chain"] for r in rows], [r["day"] for r in rows])
+    if empty:
+        keys = [[r[k] for r in empty] for k in ("chain", "token", "address", "month")]
+        await conn.execute(sql["drop_empty_address_months"], *keys)
+    return len(rows)
 
 
 def _shift(month: date, by: int) -> date:

@@ -35,18 +35,21 @@
 -- distributor has at least two recipients, a collector at least two payers.
 --
 -- Two statements, so that the costly part reads only the addresses that can win:
---   pool        one aggregation per sender and one per receiver over the token's flows:
---               counts of payouts, receipts, mints and burns, and 64-bit sketches of the
---               counterparties. The best greatest(25, 5 x the limit) addresses by each of
---               six cheap stand-ins for the scores (by volume and by shape, so that a
---               small but clean collector is not crowded out by busy traders) form the
---               pool.
---   candidates  the flows of the pool only: exact distinct counterparties, amounts,
---               hours and gaps, the four scores, the best of each kind.
+--   pool        per address of the token: counts of payouts, receipts, mints and burns,
+--               and 64-bit sketches of the counterparties, from core.address_months (the
+--               months overlapping the window). The best greatest(25, 5 x the limit)
+--               addresses by each of six cheap stand-ins for the scores (by volume and by
+--               shape, so that a small but clean collector is not crowded out by busy
+--               traders) form the pool.
+--   candidates  the pool's rows of core.pair_days in the window (per counterparty and
+--               day, with the hours): exact distinct counterparties, amounts, hours and
+--               gaps, the four scores, the best of each kind.
+-- Days whose flows changed since the last refresh (core.dirty_days with flows) have no
+-- current rollup rows: both statements read those days from core.flows instead, shaped
+-- like the rollups, and skip the rollups' rows of them (sql/migrations/0150).
 -- Both run in one repeatable-read, read-only transaction (the same snapshot).
 -- Parameters: $1 chain, $2 token address, $3 since, $4 until (UTC days, inclusive;
--- NULL = open), $5 candidates per kind; candidates also takes $6 the pool (text[]),
--- $7 and $8 the raw amounts minted and burnt in the window (from pool).
+-- NULL = open), $5 candidates per kind; candidates also takes $6 the pool (text[]).
 
 -- token --
 -- The token named by address or symbol on a chain (an address wins over a symbol).
@@ -59,42 +62,49 @@ limit 2
 select symbol from core.tokens where chain = $1 order by symbol
 
 -- pool --
-with sent as (
-    -- Per sender and per receiver, one parallel aggregation each. A NULL counterparty is
-    -- a burn (sent to nobody) or a mint (received from nobody).
-    select src as address,
-           count(*) filter (where dst is not null) as payouts,
-           count(*) filter (where dst is null) as burns,
-           sum(amount) filter (where dst is null) as burnt,
-           -- A 64-bit sketch of the recipients (bit k: one of them hashes to k): far cheaper
-           -- than counting distinct recipients of every address (bit_or skips NULLs).
-           bit_or(1::int8 << (hashtext(dst) & 63)) as recipients_seen
-    from core.flows
-    where chain = $1 and token = $2 and src is not null
-      and block_time >= coalesce($3::date, '-infinity'::date)::timestamp at time zone 'UTC'
-      and block_time < coalesce($4::date + 1, 'infinity'::date)::timestamp at time zone 'UTC'
+with stale as (
+    -- Days of the window whose flows changed since the last refresh.
+    select day from core.dirty_days
+    where chain = $1 and flows
+      and day between coalesce($3::date, '-infinity'::date) and coalesce($4::date, 'infinity'::date)
+), fresh as (
+    -- Their flows, read from core.flows (one time range per day: partitions and the BRIN
+    -- index keep it to those days).
+    select f.src, f.dst, f.amount
+    from stale d
+    join core.flows f
+      on f.block_time >= d.day::timestamp at time zone 'UTC'
+     and f.block_time < (d.day + 1)::timestamp at time zone 'UTC'
+    where f.chain = $1 and f.token = $2
+), parts as (
+    -- The months overlapping the window: a superset of it, and a month with stale days
+    -- counts them twice. Both only widen the pool; the candidates are exact.
+    select address, payouts, receipts, mints, burns, minted, burnt, recipients_seen, payers_seen
+    from core.address_months
+    where chain = $1 and token = $2
+      and month >= date_trunc('month', coalesce($3::date, '-infinity'::date))
+      and month <= coalesce($4::date, 'infinity'::date)
+    union all
+    -- bit_or skips NULLs: a burn has no recipient, a mint no payer.
+    select src, count(dst)::int, 0, 0, (count(*) - count(dst))::int, null, sum(amount) filter (where dst is null),
+           coalesce(bit_or(1::int8 << (hashtext(dst) & 63)), 0), 0
+    from fresh where src is not null
     group by src
-), received as (
-    select dst as address,
-           count(*) filter (where src is not null) as receipts,
-           count(*) filter (where src is null) as mints,
-           sum(amount) filter (where src is null) as minted,
-           bit_or(1::int8 << (hashtext(src) & 63)) as payers_seen
-    from core.flows
-    where chain = $1 and token = $2 and dst is not null
-      and block_time >= coalesce($3::date, '-infinity'::date)::timestamp at time zone 'UTC'
-      and block_time < coalesce($4::date + 1, 'infinity'::date)::timestamp at time zone 'UTC'
+    union all
+    select dst, 0, count(src)::int, (count(*) - count(src))::int, 0, sum(amount) filter (where src is null), null,
+           0, coalesce(bit_or(1::int8 << (hashtext(src) & 63)), 0)
+    from fresh where dst is not null
     group by dst
 ), counts as materialized (
     -- Linear counting: n distinct counterparties set about 64 (1 - e^(-n/64)) of the 64
     -- bits, so n ~ 64 ln(64 / unset bits): close below ~150, where breadth saturates.
     select address,
-           coalesce(s.payouts, 0) as payouts, coalesce(s.burns, 0) as burns, s.burnt,
-           coalesce(r.receipts, 0) as receipts, coalesce(r.mints, 0) as mints, r.minted,
-           64 * ln(64 / greatest(64 - bit_count(coalesce(s.recipients_seen, 0)::bit(64)), 0.5)::float8) as recipients,
-           64 * ln(64 / greatest(64 - bit_count(coalesce(r.payers_seen, 0)::bit(64)), 0.5)::float8) as payers
-    from sent s
-    full join received r using (address)
+           sum(payouts) as payouts, sum(burns) as burns, sum(burnt) as burnt,
+           sum(receipts) as receipts, sum(mints) as mints, sum(minted) as minted,
+           64 * ln(64 / greatest(64 - bit_count(bit_or(recipients_seen)::bit(64)), 0.5)::float8) as recipients,
+           64 * ln(64 / greatest(64 - bit_count(bit_or(payers_seen)::bit(64)), 0.5)::float8) as payers
+    from parts
+    group by address
 ), pool as (
     -- The best of each kind by cheap stand-ins for its score, by volume and by shape
     -- (so that a small but clean collector is not crowded out by busy traders).
@@ -120,26 +130,54 @@ with sent as (
     (select address from counts where burns >= 1
      order by burns desc, burnt desc, address limit greatest(25, 5 * $5::int))
 )
-select array(select address from pool order by address) as pool,
-       (select coalesce(sum(minted), 0) from counts) as minted,
-       (select coalesce(sum(burnt), 0) from counts) as burnt
+select array(select address from pool order by address) as pool
 
 -- candidates --
-with sides as materialized (
-    -- The pool's flows, each seen from its pool end(s): read once, aggregated twice below
-    -- (a second scan of core.flows costs more than keeping these rows).
-    select s.address, s.outgoing, s.other, f.amount, f.block_time
-    from core.flows f
-    cross join lateral (values (f.src, true, f.dst), (f.dst, false, f.src)) as s (address, outgoing, other)
+with stale as (
+    -- Days of the window whose flows changed since the last refresh (as in pool).
+    select day from core.dirty_days
+    where chain = $1 and flows
+      and day between coalesce($3::date, '-infinity'::date) and coalesce($4::date, 'infinity'::date)
+), fresh as (
+    -- Those days' flows, in core.pair_days' shape: per pair and day, with its hours.
+    select f.src, f.dst, d.day, count(*)::int as transfers, sum(f.amount) as amount,
+           bit_or(1 << extract(hour from f.block_time at time zone 'UTC')::int) as hours
+    from stale d
+    join core.flows f
+      on f.block_time >= d.day::timestamp at time zone 'UTC'
+     and f.block_time < (d.day + 1)::timestamp at time zone 'UTC'
     where f.chain = $1 and f.token = $2
-      and f.block_time >= coalesce($3::date, '-infinity'::date)::timestamp at time zone 'UTC'
-      and f.block_time < coalesce($4::date + 1, 'infinity'::date)::timestamp at time zone 'UTC'
-      and (f.src = any($6::text[]) or f.dst = any($6::text[]))
-      and s.address = any($6::text[])
+    group by f.src, f.dst, d.day
+), rolled as (
+    -- The rollup's rows of the window's other days, from either end of the pool.
+    select p.src, p.dst, p.day, p.transfers, p.amount, p.hours
+    from core.pair_days p
+    where p.chain = $1 and p.token = $2
+      and p.day between coalesce($3::date, '-infinity'::date) and coalesce($4::date, 'infinity'::date)
+      and (p.src = any($6::text[]) or p.dst = any($6::text[]))
+      and p.day not in (select day from stale)
+), sides as materialized (
+    -- Each pair-day seen from its pool end(s): a self-transfer of a pooled address twice.
+    select s.address, s.outgoing, s.other, r.day, r.transfers, r.amount, r.hours
+    from (select * from rolled union all select * from fresh) r
+    cross join lateral (values (r.src, true, r.dst), (r.dst, false, r.src)) as s (address, outgoing, other)
+    where s.address = any($6::text[])
+), supply as (
+    -- Everything minted and burnt in the window, by anyone: the emission and burn shares.
+    select coalesce(sum(amount) filter (where src is null), 0) as minted,
+           coalesce(sum(amount) filter (where dst is null), 0) as burnt
+    from (
+        select p.src, p.dst, p.amount from core.pair_days p
+        where p.chain = $1 and p.token = $2 and (p.src is null or p.dst is null)
+          and p.day between coalesce($3::date, '-infinity'::date) and coalesce($4::date, 'infinity'::date)
+          and p.day not in (select day from stale)
+        union all
+        select src, dst, amount from fresh where src is null or dst is null
+    ) m
 ), counterparties as (
     -- Per address, direction and counterparty (NULL: mints in, burns out).
-    select address, outgoing, other, count(*) as n, sum(amount) as amount,
-           min(block_time) as first_at, max(block_time) as last_at
+    select address, outgoing, other, sum(transfers) as n, sum(amount) as amount,
+           min(day) as first_day, max(day) as last_day
     from sides
     group by address, outgoing, other
 ), totals as (
@@ -154,18 +192,24 @@ with sides as materialized (
            coalesce(sum(amount) filter (where not outgoing), 0) as amount_in,
            coalesce(sum(amount) filter (where not outgoing and other is null), 0) as minted,
            coalesce(sum(amount) filter (where outgoing and other is null), 0) as burnt,
-           (min(first_at) at time zone 'UTC')::date as first_day,
-           (max(last_at) at time zone 'UTC')::date as last_day
+           min(first_day) as first_day,
+           max(last_day) as last_day
     from counterparties
     group by address
-), hours as (
-    -- One row per address, kind of event and UTC hour: the rounds of each event.
+), day_hours as (
+    -- Per address, kind of event and day: the UTC hours it happened in (a bit each).
     select address,
            case when other is not null then (case when outgoing then 'payout' else 'receipt' end)
                 when outgoing then 'burn' else 'mint' end as event,
-           date_trunc('hour', block_time at time zone 'UTC') as hour
+           day, bit_or(hours) as hours
     from sides
     group by 1, 2, 3
+), hours as (
+    -- One row per address, kind of event and UTC hour: the rounds of each event.
+    select address, event, day + make_interval(hours => h) as hour
+    from day_hours
+    cross join generate_series(0, 23) as h
+    where hours & (1 << h) <> 0
 ), gaps as (
     select address, event, hour,
            (extract(epoch from hour - lag(hour) over (partition by address, event order by hour)) / 3600)::float8
@@ -186,8 +230,8 @@ with sides as materialized (
     left join gaps g on g.address = m.address and g.event = m.event and g.gap is not null
     group by m.address, m.event, m.rounds, m.median_gap
 ), days as (
-    select address, count(distinct hour::date) as active_days
-    from hours
+    select address, count(distinct day) as active_days
+    from day_hours
     group by address
 ), scored as (
     select e.kind, e.suggested_role, t.*, d.active_days, c.median_gap, c.regularity,
@@ -202,13 +246,14 @@ with sides as materialized (
                    * c.rounds / (c.rounds + 2.0)
                when 'emission_recipient' then
                    c.rounds / (c.rounds + 1.0) * (0.5 + 0.5 * coalesce(c.regularity, 0))
-                   * (0.5 + 0.5 * coalesce((t.minted / nullif($7::numeric, 0))::float8, 0))
+                   * (0.5 + 0.5 * coalesce((t.minted / nullif(su.minted, 0))::float8, 0))
                else
                    c.rounds / (c.rounds + 1.0) * (0.5 + 0.5 * coalesce(c.regularity, 0))
-                   * (0.5 + 0.5 * coalesce((t.burnt / nullif($8::numeric, 0))::float8, 0))
+                   * (0.5 + 0.5 * coalesce((t.burnt / nullif(su.burnt, 0))::float8, 0))
            end as score
     from totals t
     join days d using (address)
+    cross join supply su
     cross join (
         values ('distributor', 'rewards', 'payout'),
                ('collector', 'revenue', 'receipt'),
@@ -249,3 +294,76 @@ order by array_position(array['distributor', 'collector', 'emission_recipient', 
 select set_config('work_mem', '512MB', true),
        set_config('enable_memoize', 'off', true),
        set_config('plan_cache_mode', 'force_custom_plan', true)
+
+-- roll_up_days --
+-- In the refresh transaction (indexer/figures/refresh.py): the (chain, day) pairs $1/$2
+-- whose flows changed get their core.pair_days rows recomputed from core.flows, and
+-- core.address_months moves by the difference (old rows out, new rows in). Returns the
+-- month rows left with nothing in them (a reorg took their flows), for
+-- drop_empty_address_months. Cost: the flows of those days, whatever the history.
+with dirty as (
+    select distinct chain, day from unnest($1::text[], $2::date[]) as d (chain, day)
+), gone as (
+    delete from core.pair_days p using dirty d
+    where p.chain = d.chain and p.day = d.day
+    returning p.chain, p.token, p.src, p.dst, p.day, p.transfers, p.amount
+), came as (
+    insert into core.pair_days (chain, token, src, dst, day, transfers, amount, hours)
+    select f.chain, f.token, f.src, f.dst, d.day, count(*), sum(f.amount),
+           bit_or(1 << extract(hour from f.block_time at time zone 'UTC')::int)
+    from dirty d
+    join core.flows f
+      on f.chain = d.chain
+     and f.block_time >= d.day::timestamp at time zone 'UTC'
+     and f.block_time < (d.day + 1)::timestamp at time zone 'UTC'
+    group by f.chain, f.token, f.src, f.dst, d.day
+    -- Rows of one sender together: discover reads a candidate's rows by sender.
+    order by f.chain, f.token, f.src
+    returning chain, token, src, dst, day, transfers, amount
+), changes as (
+    select chain, token, src, dst, day, -transfers as transfers, -amount as amount, false as new from gone
+    union all
+    select chain, token, src, dst, day, transfers, amount, true from came
+), sides as (
+    -- Each change from its sender's and its receiver's side; only new rows add sketch bits.
+    select chain, token, src as address, date_trunc('month', day)::date as month,
+           coalesce(sum(transfers) filter (where dst is not null), 0) as payouts, 0 as receipts,
+           0 as mints, coalesce(sum(transfers) filter (where dst is null), 0) as burns,
+           null::numeric as minted, sum(amount) filter (where dst is null) as burnt,
+           coalesce(bit_or(1::int8 << (hashtext(dst) & 63)) filter (where new), 0) as recipients_seen,
+           0::int8 as payers_seen
+    from changes where src is not null
+    group by 1, 2, 3, 4
+    union all
+    select chain, token, dst, date_trunc('month', day)::date,
+           0, coalesce(sum(transfers) filter (where src is not null), 0),
+           coalesce(sum(transfers) filter (where src is null), 0), 0,
+           sum(amount) filter (where src is null), null,
+           0, coalesce(bit_or(1::int8 << (hashtext(src) & 63)) filter (where new), 0)
+    from changes where dst is not null
+    group by 1, 2, 3, 4
+), upserted as (
+    insert into core.address_months as m
+        (chain, token, address, month, payouts, receipts, mints, burns, minted, burnt, recipients_seen, payers_seen)
+    select chain, token, address, month, sum(payouts), sum(receipts), sum(mints), sum(burns),
+           sum(minted), sum(burnt), bit_or(recipients_seen), bit_or(payers_seen)
+    from sides
+    group by chain, token, address, month
+    on conflict (chain, token, address, month) do update set
+        payouts = m.payouts + excluded.payouts,
+        receipts = m.receipts + excluded.receipts,
+        mints = m.mints + excluded.mints,
+        burns = m.burns + excluded.burns,
+        minted = case when m.mints + excluded.mints > 0 then coalesce(m.minted, 0) + coalesce(excluded.minted, 0) end,
+        burnt = case when m.burns + excluded.burns > 0 then coalesce(m.burnt, 0) + coalesce(excluded.burnt, 0) end,
+        recipients_seen = m.recipients_seen | excluded.recipients_seen,
+        payers_seen = m.payers_seen | excluded.payers_seen
+    returning m.chain, m.token, m.address, m.month, m.payouts + m.receipts + m.mints + m.burns = 0 as empty
+)
+select chain, token, address, month from upserted where empty
+
+-- drop_empty_address_months --
+-- $1..$4: parallel arrays of the keys roll_up_days returned.
+delete from core.address_months m
+using unnest($1::text[], $2::text[], $3::text[], $4::date[]) as e (chain, token, address, month)
+where m.chain = e.chain and m.token = e.token and m.address = e.address and m.month = e.month

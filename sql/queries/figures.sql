@@ -11,7 +11,7 @@ with taken as (
 )
 delete from core.dirty_days d using taken t
 where d.chain = t.chain and d.day = t.day
-returning d.chain, d.day
+returning d.chain, d.day, d.flows
 
 -- record_refresh_success --
 -- Inside the refresh transaction, so a refresh that rolls back leaves it as it was
@@ -220,7 +220,7 @@ from (
 
 -- mark_every_day --
 -- A full recompute (refresh_all, for repairs): every (chain, day) with flows.
-select core.mark_dirty(array_agg(chain), array_agg(day))
+select core.mark_dirty(array_agg(chain), array_agg(day), true)
 from (select distinct chain, (block_time at time zone 'UTC')::date as day from core.flows) d
 
 -- upsert_prices --

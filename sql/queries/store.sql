@@ -28,8 +28,9 @@ on conflict do nothing
 -- mark_days_dirty --
 -- $2: the days of chain $1 the batch touched. core.mark_dirty locks an existing mark until
 -- the batch commits, so a refresh running meanwhile skips it instead of recomputing the
--- day without this batch's flows (sql/migrations/0050_mark_dirty.sql).
-select core.mark_dirty(array_agg($1::text), array_agg(d)) from unnest($2::date[]) as d
+-- day without this batch's flows (sql/migrations/0050_mark_dirty.sql). The flag: the
+-- day's flows changed, so its discover rollups are recomputed too (0150).
+select core.mark_dirty(array_agg($1::text), array_agg(d), true) from unnest($2::date[]) as d
 
 -- note_newest_flow --
 -- $2: the newest block time of the batch's flows (Unix seconds); only ever moves forward

@@ -1,0 +1,132 @@
+-- 0150_discover_rollups: what `depin-indexer discover` reads instead of every flow.
+--
+-- Ranking a token's addresses from core.flows means aggregating every flow of the token:
+-- 17 s on 10 million flows, most of it hashing ~200,000 addresses twice. Two rollups,
+-- kept by the refresh from the days whose flows changed, answer the same questions from
+-- far fewer rows (docs/discover.md, "How it stays fast"):
+--
+--   core.pair_days       one row per (token, sender, receiver, UTC day): transfers, amount
+--                        and the UTC hours in which they moved. Exact: discover's evidence
+--                        (distinct counterparties, amounts, rounds and gaps) comes from the
+--                        rows of its few candidates, found through the two indexes.
+--   core.address_months  one row per (token, address, UTC month): counts, mints, burns and
+--                        64-bit sketches of the counterparties. Only the first, cheap pass
+--                        of discover reads it, to choose which addresses to look at closely.
+--
+-- Days whose flows changed since the last refresh are read from core.flows instead, so
+-- discover's answer never depends on when the refresh last ran. A mark now says whether
+-- the flows of its day changed (writers, deletes, repairs) or only what is derived from
+-- them (labels, prices): only the first kind recomputes the day's pair rows.
+
+alter table core.dirty_days add column flows boolean not null default true;
+alter table core.dirty_days alter column flows set default false;
+comment on column core.dirty_days.flows is
+    'The flows of this day changed (not only labels or prices): the refresh recomputes its core.pair_days rows.';
+
+-- The one marking function gains the flag (default: flows unchanged). An existing mark
+-- keeps a true flag: a price import after a write still recomputes the day's pairs.
+drop function core.mark_dirty(text[], date[]);
+create function core.mark_dirty(p_chains text[], p_days date[], p_flows boolean default false) returns integer
+language sql volatile
+as $$
+    with marked as (
+        insert into core.dirty_days (chain, day, flows)
+        select distinct c, d, p_flows from unnest(p_chains, p_days) as u(c, d)
+        on conflict (chain, day) do update
+            set marked_at = now(), flows = core.dirty_days.flows or excluded.flows
+        returning 1
+    )
+    select count(*)::integer from marked
+$$;
+
+-- Unchanged but for the flag: deleted flows change their days' flows.
+create or replace function core.delete_flows(
+    p_chain text,
+    p_first bigint,
+    p_last bigint,
+    p_since timestamptz,
+    p_until timestamptz,
+    p_txs text[] default null,
+    p_slots bigint[] default null
+) returns bigint
+language plpgsql volatile
+as $$
+declare
+    deleted bigint;
+    days date[];
+begin
+    if p_txs is null then
+        with gone as (
+            delete from core.flows f
+            where f.chain = p_chain and f.block between p_first and p_last
+              and f.block_time between p_since and p_until
+            returning f.block_time
+        )
+        select count(*), array_agg(distinct (block_time at time zone 'UTC')::date) into deleted, days from gone;
+    elsif p_slots is null then
+        with gone as (
+            delete from core.flows f
+            where f.chain = p_chain and f.tx = any(p_txs) and f.block between p_first and p_last
+              and f.block_time between p_since and p_until
+            returning f.block_time
+        )
+        select count(*), array_agg(distinct (block_time at time zone 'UTC')::date) into deleted, days from gone;
+    else
+        with gone as (
+            delete from core.flows f
+            using unnest(p_txs, p_slots) as t(tx, slot)
+            where f.chain = p_chain and f.tx = t.tx and f.block = t.slot
+              and f.block between p_first and p_last and f.block_time between p_since and p_until
+            returning f.block_time
+        )
+        select count(*), array_agg(distinct (block_time at time zone 'UTC')::date) into deleted, days from gone;
+    end if;
+    if days is not null then
+        perform core.mark_dirty(array_fill(p_chain, array[cardinality(days)]), days, true);
+    end if;
+    return deleted;
+end
+$$;
+
+create table core.pair_days (
+    chain     text    not null,
+    token     text    not null,
+    src       text,             -- NULL: minted
+    dst       text,             -- NULL: burnt
+    day       date    not null, -- UTC
+    transfers integer not null,
+    amount    numeric not null, -- raw units, summed
+    hours     integer not null  -- bit h set: at least one of them in UTC hour h
+);
+comment on table core.pair_days is
+    'Flows per (chain, token, sender, receiver, UTC day), kept by the refresh for discover (docs/discover.md).';
+-- Discover looks up its candidates' rows from either end; the refresh deletes by day.
+create index pair_days_by_src on core.pair_days (chain, token, src, day);
+create index pair_days_by_dst on core.pair_days (chain, token, dst, day);
+create index pair_days_by_day on core.pair_days using brin (day);
+
+create table core.address_months (
+    chain           text    not null,
+    token           text    not null,
+    address         text    not null,
+    month           date    not null, -- first day, UTC
+    payouts         integer not null default 0, -- transfers sent to someone
+    receipts        integer not null default 0, -- transfers received from someone
+    mints           integer not null default 0,
+    burns           integer not null default 0,
+    minted          numeric,                    -- raw; NULL: none
+    burnt           numeric,
+    -- Bit k set: a counterparty whose hashtext() & 63 = k was seen. Only ever OR-ed, so a
+    -- reorg that removes a counterparty leaves its bit: an upper bound, which is all the
+    -- first pass of discover needs (its exact counts come from core.pair_days).
+    recipients_seen bigint  not null default 0,
+    payers_seen     bigint  not null default 0,
+    primary key (chain, token, address, month)
+);
+comment on table core.address_months is
+    'Per (chain, token, address, UTC month): counts and counterparty sketches, kept by the refresh for discover.';
+
+-- Every day with flows gets its pair rows at the next refresh.
+select core.mark_dirty(array_agg(chain), array_agg(day), true) from (
+    select distinct chain, (block_time at time zone 'UTC')::date as day from core.flows
+) d;
