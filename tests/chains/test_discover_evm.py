@@ -2,8 +2,8 @@
 emission recipient come out first in their kinds, among noise.
 
 Every seed is its own ERC-20 (TestToken) with its own wallets and its own Distributor
-contract (the payouts are Transfer logs from the contract, sent by its owner), on one
-anvil node. Every seed's actions are played in time order, batched into one block per
+contract (the payouts are Transfer logs from the contract, sent by its owner); half the
+seeds on each of two anvil nodes (two chains of one config), played side by side. Every seed's actions are played in time order, batched into one block per
 20 minutes with automine off, indexed by the real ``depin-indexer backfill`` and ranked
 by the real ``depin-indexer discover --format json``. The expected answers are the
 scenario's own record (tests/discover_scenario.py).
@@ -16,6 +16,8 @@ import itertools
 import os
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,9 @@ from tests.discover_scenario import DAY, START, Action, Scenario, build
 from tests.processes import run_cli
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
-# Ten seeds, not twenty: on anvil each seed costs about 2.5 s (every noise trade is a
-# transaction of its own), against 1.5 s on the LiteSVM ledger, which runs all twenty
-# (tests/solana/test_discover.py). Seeds 100+ so the two tests cover thirty seeds.
-SEEDS = [100 + k for k in range(int(os.environ.get("DISCOVER_SEEDS", "10")))]
+# Twenty seeds, as on the LiteSVM ledger (tests/solana/test_discover.py); seeds 100+ so the
+# two tests cover forty different ones.
+SEEDS = [100 + k for k in range(int(os.environ.get("DISCOVER_SEEDS", "20")))]
 BLOCK_SECONDS = 1200  # one block per 20 minutes of scenario time: hourly rounds stay in their hour
 _TRANSFER = Web3.keccak(text="transfer(address,uint256)")[:4].hex()
 _MINT = Web3.keccak(text="mint(address,uint256)")[:4].hex()
@@ -102,29 +103,73 @@ def _play(chain: LocalEvm, scenarios: list[Scenario], tokens: dict[int, _Token])
         for i, action in enumerate(s.actions):
             blocks[action.time // BLOCK_SECONDS].append((action.time, s.seed, i, action))
     hashes: list[str] = []
+    sent: list[tuple[int, Action]] = []
+    mined = count = 0
     for bucket in sorted(blocks):
-        txs = []
-        for _, seed, _, action in sorted(blocks[bucket]):
-            tx = tokens[seed].transaction(action)
-            tx["nonce"] = hex(next(nonce[tx["from"]]))  # automine is off: many per sender per block
-            txs.append(tx)
-        hashes += chain.batch([("eth_sendTransaction", [tx]) for tx in txs])
-        chain.call("evm_mine", max(t for t, *_ in blocks[bucket]))  # the block at that time
+        for part in _parts(sorted(blocks[bucket])):
+            txs = []
+            for _, seed, _, action in part:
+                tx = tokens[seed].transaction(action)
+                tx["nonce"] = hex(next(nonce[tx["from"]]))  # automine is off: many per sender per block
+                txs.append(tx)
+                sent.append((seed, action))
+            hashes += chain.batch([("eth_sendTransaction", [tx]) for tx in txs])
+            mined = max(mined + 1, max(t for t, *_ in part))
+            chain.call("evm_mine", mined)  # the block at that time
+            count += 1
     for k in range(0, len(hashes), 1000):
         receipts = chain.batch([("eth_getTransactionReceipt", [h]) for h in hashes[k : k + 1000]])
-        failed = [h for h, r in zip(hashes[k : k + 1000], receipts, strict=True) if r is None or r["status"] != "0x1"]
-        assert not failed, f"{len(failed)} scenario transaction(s) failed, e.g. {failed[0]}"
-    return len(hashes), len(blocks)
+        failed = [
+            (h, r and r["status"], sent[k + i])
+            for i, (h, r) in enumerate(zip(hashes[k : k + 1000], receipts, strict=True))
+            if r is None or r["status"] != "0x1"
+        ]
+        assert not failed, f"{len(failed)} scenario transaction(s) failed (hash, status, (seed, action)): {failed[:3]}"
+    return len(hashes), count
 
 
-def _config(tmp: Path, url: str, tokens: dict[int, _Token]) -> Path:
-    lines = ["[chains.polygon]", 'kind = "evm"', f'rpc = ["{url}"]', "chain_id = 137", "finality = 0"]
-    for seed, token in tokens.items():
-        lines += ["", "[[tokens]]", 'chain = "polygon"', f'address = "{token.token}"']
-        lines += [f'symbol = "S{seed:02d}"', "decimals = 18"]
+def _parts(actions: list[tuple[int, int, int, Action]]) -> list[list[tuple[int, int, int, Action]]]:
+    """A block's actions in as few blocks as keep their order where it matters: anvil
+    orders one block's transactions by fee, not as sent, so a wallet spending what it
+    received in the same block would spend first. Such a spend starts the next block."""
+    parts: list[list[tuple[int, int, int, Action]]] = [[]]
+    received: set[tuple[int, str]] = set()
+    for item in actions:
+        _, seed, _, action = item
+        if action.sender is not None and (seed, action.sender) in received:
+            parts.append([])
+            received.clear()
+        parts[-1].append(item)
+        received |= {(seed, dst) for dst, _ in action.payouts}
+    return parts
+
+
+CHAINS = (("polygon", 137), ("polygon-b", 138))  # two anvil nodes, played side by side
+
+
+def _config(tmp: Path, chains: list[tuple[str, int, str, dict[int, _Token]]]) -> Path:
+    lines: list[str] = []
+    for name, chain_id, url, _ in chains:
+        lines += [f"[chains.{name}]", 'kind = "evm"', f'rpc = ["{url}"]', f"chain_id = {chain_id}", "finality = 0", ""]
+    for name, _, _, tokens in chains:
+        for seed, token in tokens.items():
+            lines += ["[[tokens]]", f'chain = "{name}"', f'address = "{token.token}"']
+            lines += [f'symbol = "S{seed:02d}"', "decimals = 18", ""]
     path = tmp / "depin.toml"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines))
     return path
+
+
+def _deploy_and_play(node: AnvilNode, scenarios: list[Scenario]) -> tuple[dict[int, _Token], int, int]:
+    """One node's seeds: their contracts, then their actions; (tokens, transactions, blocks)."""
+    chain = LocalEvm(node.url)
+    try:
+        chain.call("evm_setAutomine", False)
+        owner = chain.accounts()[0]
+        tokens = {s.seed: _Token(chain, owner, s) for s in scenarios}
+        return (tokens, *_play(chain, scenarios, tokens))
+    finally:
+        chain.close()
 
 
 def test_discover_finds_each_hidden_wallet_first_on_an_evm_chain(db_url: str, tmp_path: Path) -> None:
@@ -132,23 +177,26 @@ def test_discover_finds_each_hidden_wallet_first_on_an_evm_chain(db_url: str, tm
     scenarios = [build(seed, decimals=18) for seed in SEEDS]
     for scenario in scenarios:
         check_scenario(scenario)
-    with AnvilNode(137, timestamp=START - 10 * DAY) as node:
-        chain = LocalEvm(node.url)
-        try:
-            chain.call("evm_setAutomine", False)
-            owner = chain.accounts()[0]
-            tokens = {s.seed: _Token(chain, owner, s) for s in scenarios}
-            transactions, blocks = _play(chain, scenarios, tokens)
-        finally:
-            chain.close()
+    halves = [scenarios[k :: len(CHAINS)] for k in range(len(CHAINS))]
+    with ExitStack() as stack:
+        nodes = [stack.enter_context(AnvilNode(chain_id, timestamp=START - 10 * DAY)) for _, chain_id in CHAINS]
+        # Each node's seeds from their own thread: anvil executes while Python builds the next batch.
+        with ThreadPoolExecutor(len(CHAINS)) as pool:
+            played_out = list(pool.map(_deploy_and_play, nodes, halves))
         played = time.monotonic()
-        config = _config(tmp_path, node.url, tokens)
+        chains = [(name, cid, n.url, out[0]) for (name, cid), n, out in zip(CHAINS, nodes, played_out, strict=True)]
+        config = _config(tmp_path, chains)
         done = run_cli(config, db_url, tmp_path, "backfill")
         assert done.returncode == 0, done.stderr[-3000:]
     indexed = time.monotonic()
-    answers = discover_all(config, db_url, tmp_path, "polygon", [f"S{seed:02d}" for seed in SEEDS])
+    answers: dict[str, list[Any]] = {}
+    for (name, _), half in zip(CHAINS, halves, strict=True):
+        answers |= discover_all(config, db_url, tmp_path, name, [f"S{s.seed:02d}" for s in half])
+    tokens = {seed: token for out in played_out for seed, token in out[0].items()}
+    transactions, blocks = sum(out[1] for out in played_out), sum(out[2] for out in played_out)
     print(
-        f"{len(SEEDS)} seeds, {transactions:,} transactions in {blocks:,} blocks: played in {played - started:.1f} s, "
+        f"{len(SEEDS)} seeds on {len(CHAINS)} nodes, {transactions:,} transactions in {blocks:,} blocks: "
+        f"played in {played - started:.1f} s, "
         f"indexed in {indexed - played:.1f} s, discovered in {time.monotonic() - indexed:.1f} s"
     )
     wrong = [miss for s in scenarios for miss in misses(s, answers[f"S{s.seed:02d}"], tokens[s.seed].address)]
