@@ -101,10 +101,11 @@ async def discover(
     # One snapshot for both statements, and no write possible whatever the SQL says.
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         await conn.execute(sql["settings"])
-        pool = await conn.fetchrow(sql["pool"], chain, token.address, since, until, limit)
-        if not pool["pool"]:
+        stale = await conn.fetchval(sql["stale_days"], chain, since, until)
+        pool = await conn.fetchval(sql["pool"], chain, token.address, since, until, limit, stale)
+        if not pool:
             return []
-        rows = await conn.fetch(sql["candidates"], chain, token.address, since, until, limit, pool["pool"])
+        rows = await conn.fetch(sql["candidates"], chain, token.address, since, until, limit, pool, stale)
     return [_candidate(row) for row in rows]
 
 

@@ -49,7 +49,8 @@
 -- like the rollups, and skip the rollups' rows of them (sql/migrations/0150).
 -- Both run in one repeatable-read, read-only transaction (the same snapshot).
 -- Parameters: $1 chain, $2 token address, $3 since, $4 until (UTC days, inclusive;
--- NULL = open), $5 candidates per kind; candidates also takes $6 the pool (text[]).
+-- NULL = open), $5 candidates per kind; pool takes $6 the stale days (stale_days);
+-- candidates takes $6 the pool (text[]) and $7 the stale days.
 
 -- token --
 -- The token named by address or symbol on a chain (an address wins over a symbol).
@@ -61,17 +62,21 @@ limit 2
 -- chain_tokens --
 select symbol from core.tokens where chain = $1 order by symbol
 
+-- stale_days --
+-- Days of the window whose flows changed since the last refresh: their rollup rows are not
+-- current, so pool ($6) and candidates ($7) read them from core.flows. A constant array,
+-- not a subquery, so that the planner knows how few they are (none, most of the time)
+-- and never scans every flow to join them.
+select coalesce(array_agg(day order by day), '{}') as days from core.dirty_days
+where chain = $1 and flows
+  and day between coalesce($2::date, '-infinity'::date) and coalesce($3::date, 'infinity'::date)
+
 -- pool --
-with stale as (
-    -- Days of the window whose flows changed since the last refresh.
-    select day from core.dirty_days
-    where chain = $1 and flows
-      and day between coalesce($3::date, '-infinity'::date) and coalesce($4::date, 'infinity'::date)
-), fresh as (
+with fresh as (
     -- Their flows, read from core.flows (one time range per day: partitions and the BRIN
     -- index keep it to those days).
     select f.src, f.dst, f.amount
-    from stale d
+    from unnest($6::date[]) as d (day)
     join core.flows f
       on f.block_time >= d.day::timestamp at time zone 'UTC'
      and f.block_time < (d.day + 1)::timestamp at time zone 'UTC'
@@ -133,16 +138,11 @@ with stale as (
 select array(select address from pool order by address) as pool
 
 -- candidates --
-with stale as (
-    -- Days of the window whose flows changed since the last refresh (as in pool).
-    select day from core.dirty_days
-    where chain = $1 and flows
-      and day between coalesce($3::date, '-infinity'::date) and coalesce($4::date, 'infinity'::date)
-), fresh as (
+with fresh as (
     -- Those days' flows, in core.pair_days' shape: per pair and day, with its hours.
     select f.src, f.dst, d.day, count(*)::int as transfers, sum(f.amount) as amount,
            bit_or(1 << extract(hour from f.block_time at time zone 'UTC')::int) as hours
-    from stale d
+    from unnest($7::date[]) as d (day)
     join core.flows f
       on f.block_time >= d.day::timestamp at time zone 'UTC'
      and f.block_time < (d.day + 1)::timestamp at time zone 'UTC'
@@ -155,7 +155,7 @@ with stale as (
     where p.chain = $1 and p.token = $2
       and p.day between coalesce($3::date, '-infinity'::date) and coalesce($4::date, 'infinity'::date)
       and (p.src = any($6::text[]) or p.dst = any($6::text[]))
-      and p.day not in (select day from stale)
+      and p.day <> all($7::date[])
 ), sides as materialized (
     -- Each pair-day seen from its pool end(s): a self-transfer of a pooled address twice.
     select s.address, s.outgoing, s.other, r.day, r.transfers, r.amount, r.hours
@@ -170,7 +170,7 @@ with stale as (
         select p.src, p.dst, p.amount from core.pair_days p
         where p.chain = $1 and p.token = $2 and (p.src is null or p.dst is null)
           and p.day between coalesce($3::date, '-infinity'::date) and coalesce($4::date, 'infinity'::date)
-          and p.day not in (select day from stale)
+          and p.day <> all($7::date[])
         union all
         select src, dst, amount from fresh where src is null or dst is null
     ) m
