@@ -164,8 +164,7 @@ async def rewind(conn: asyncpg.Connection, chain: str, fork_block: int) -> int:
         deleted = await _delete_flows(conn, chain, (fork_block + 1, _MAX_BLOCK), (since, _END_OF_TIME))
         await conn.execute(_SQL["delete_blocks_above"], chain, fork_block)
         await conn.execute(_SQL["rewind_cursors"], chain, fork_block)
-        if since is not _START_OF_TIME:  # else nothing bounds what was left
-            await conn.execute(_SQL["rewind_newest_flow"], chain, since)
+        await conn.execute(_SQL["rewind_newest_flow"], chain, fork_block)
     return int(deleted)
 
 

@@ -98,8 +98,12 @@ delete from core.blocks where chain = $1 and number > $2
 update core.cursors set block = $2, ref = null, updated_at = now() where chain = $1 and block > $2
 
 -- rewind_newest_flow --
--- $2: the first block time rolled back; what is left of the chain is not newer.
-update core.chain_progress set newest_flow_at = least(newest_flow_at, $2) where chain = $1
+-- After a rewind to block $2: nothing left is newer than that block, when it is stored
+-- (least() ignores the NULL of a block not stored: then the time stays as it was).
+update core.chain_progress
+set newest_flow_at = least(newest_flow_at,
+                           (select max(block_time) from core.blocks where chain = $1 and number <= $2))
+where chain = $1
 
 -- forget_unfinalised --
 delete from core.unfinalised_transactions where chain = $1 and signature = any($2::text[])

@@ -91,6 +91,26 @@ async def test_a_batch_moves_the_indexed_time_forward_only(db_url: str) -> None:
         await conn.close()
 
 
+async def test_a_reorg_brings_the_indexed_time_back_to_the_fork_block(db_url: str) -> None:
+    from indexer.decode.columns import FlowColumns
+    from indexer.store.writer import Checkpoint, rewind, write_batch
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        flows = FlowColumns("polygon")
+        flows.append(10, "0xa", 0, "0xtoken", "0x1", "0x2", 5, 1_700_000_000)
+        flows.append(11, "0xb", 0, "0xtoken", "0x1", "0x2", 7, 1_700_000_012)
+        blocks = [(10, "0xh10", "0xh9", 1_700_000_000), (11, "0xh11", "0xh10", 1_700_000_012)]
+        await write_batch(conn, flows, [Checkpoint("polygon", 11)], blocks)
+        [row] = await _freshness(db_url)
+        assert (row["indexed_block"], row["indexed_time"]) == (11, datetime(2023, 11, 14, 22, 13, 32, tzinfo=UTC))
+        await rewind(conn, "polygon", 10)  # block 11 was on a dead fork
+        [row] = await _freshness(db_url)
+        assert (row["indexed_block"], row["indexed_time"]) == (10, datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC))
+    finally:
+        await conn.close()
+
+
 async def test_v1_freshness_and_readyz(populated: tuple[str, dict[str, Decimal]], client: httpx.AsyncClient) -> None:
     db_url, _ = populated
     conn = await asyncpg.connect(db_url)
