@@ -191,6 +191,7 @@ async def test_openapi_documents_every_endpoint(client: httpx.AsyncClient) -> No
         "/v1/nodes",
         "/v1/nodes/{network}/{node}/earnings",
         "/v1/utilisation",
+        "/v1/freshness",
         "/v1/export/{view}",
         "/healthz",
         "/readyz",
