@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
@@ -86,11 +86,18 @@ async def _roll_up_for_discover(conn: asyncpg.Connection, rows: list[asyncpg.Rec
     if not rows:
         return 0
     sql = queries("discover")
-    empty = await conn.fetch(sql["roll_up_days"], [r["chain"] for r in rows], [r["day"] for r in rows])
+    days = [r["day"] for r in rows]
+    span = (_utc(min(days)), _utc(max(days) + timedelta(days=1)))
+    empty = await conn.fetch(sql["roll_up_days"], [r["chain"] for r in rows], days, *span)
     if empty:
         keys = [[r[k] for r in empty] for k in ("chain", "token", "address", "month")]
         await conn.execute(sql["drop_empty_address_months"], *keys)
     return len(rows)
+
+
+def _utc(day: date) -> datetime:
+    """The start of ``day``, UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _shift(month: date, by: int) -> date:

@@ -101,8 +101,12 @@ create table core.pair_days (
 comment on table core.pair_days is
     'Flows per (chain, token, sender, receiver, UTC day), kept by the refresh for discover (docs/discover.md).';
 -- Discover looks up its candidates' rows from either end; the refresh deletes by day.
-create index pair_days_by_src on core.pair_days (chain, token, src, day);
-create index pair_days_by_dst on core.pair_days (chain, token, dst, day);
+-- Keyed by a 64-bit hash of the address, not the address text with its chain and token:
+-- a fifth of the size, so that the refresh's inserts find their index pages in memory
+-- (with the text keys they cost 200 us a row on 10 million flows). A lookup compares the
+-- text as well; NULL (mint, burn) hashes to NULL, which the index keeps.
+create index pair_days_by_src on core.pair_days (hashtextextended(src, 0), day);
+create index pair_days_by_dst on core.pair_days (hashtextextended(dst, 0), day);
 create index pair_days_by_day on core.pair_days using brin (day);
 
 create table core.address_months (

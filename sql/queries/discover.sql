@@ -154,6 +154,9 @@ with fresh as (
     from core.pair_days p
     where p.chain = $1 and p.token = $2
       and p.day between coalesce($3::date, '-infinity'::date) and coalesce($4::date, 'infinity'::date)
+      -- Through the hash indexes (sql/migrations/0150), then the text itself.
+      and (hashtextextended(p.src, 0) = any(array(select hashtextextended(a, 0) from unnest($6::text[]) a))
+           or hashtextextended(p.dst, 0) = any(array(select hashtextextended(a, 0) from unnest($6::text[]) a)))
       and (p.src = any($6::text[]) or p.dst = any($6::text[]))
       and p.day <> all($7::date[])
 ), sides as materialized (
@@ -168,7 +171,8 @@ with fresh as (
            coalesce(sum(amount) filter (where dst is null), 0) as burnt
     from (
         select p.src, p.dst, p.amount from core.pair_days p
-        where p.chain = $1 and p.token = $2 and (p.src is null or p.dst is null)
+        where p.chain = $1 and p.token = $2
+          and (hashtextextended(p.src, 0) is null or hashtextextended(p.dst, 0) is null)
           and p.day between coalesce($3::date, '-infinity'::date) and coalesce($4::date, 'infinity'::date)
           and p.day <> all($7::date[])
         union all
@@ -297,6 +301,7 @@ select set_config('work_mem', '512MB', true),
 
 -- roll_up_days --
 -- In the refresh transaction (indexer/figures/refresh.py): the (chain, day) pairs $1/$2
+-- (their span: $3 the first day's start, $4 the last day's end, UTC)
 -- whose flows changed get their core.pair_days rows recomputed from core.flows, and
 -- core.address_months moves by the difference (old rows out, new rows in). Returns the
 -- month rows left with nothing in them (a reorg took their flows), for
@@ -316,9 +321,13 @@ with dirty as (
       on f.chain = d.chain
      and f.block_time >= d.day::timestamp at time zone 'UTC'
      and f.block_time < (d.day + 1)::timestamp at time zone 'UTC'
+    -- The days' span as constants ($3, $4), which the planner sees: it then reads those
+    -- days through the BRIN index, not the whole month.
+    where f.block_time >= $3 and f.block_time < $4
     group by f.chain, f.token, f.src, f.dst, d.day
-    -- Rows of one sender together: discover reads a candidate's rows by sender.
-    order by f.chain, f.token, f.src
+    -- A day's rows together (the BRIN index on day finds them for the next recompute),
+    -- and within it a sender's (discover reads a candidate's rows by sender).
+    order by d.day, f.chain, f.token, f.src
     returning chain, token, src, dst, day, transfers, amount
 ), changes as (
     select chain, token, src, dst, day, -transfers as transfers, -amount as amount, false as new from gone
