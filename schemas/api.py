@@ -173,3 +173,17 @@ class FreshnessResponse(BaseModel):
 
     last_refresh: Timestamp | None
     chains: list[ChainFreshness]
+
+
+class Assumption(BaseModel):
+    """One row of ``analytics.assumptions``: the electricity a node online for a day costs."""
+
+    network: str = Field(description="network, or '*': the default of every network without its own row")
+    watts: DecimalString = Field(description="power drawn all day on each day online, in watts")
+    usd_per_kwh: DecimalString = Field(description="electricity price, USD per kWh")
+
+
+class AssumptionsResponse(BaseModel):
+    """What node profitability is computed with (``[[assumptions]]`` of the config), '*' first."""
+
+    assumptions: list[Assumption]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import asyncpg
 import pytest
 
@@ -20,6 +22,8 @@ WRITES = [
     "create schema sneaky",
     "select * from core.flows",
     "select answer from core.undecodable_transactions",  # raw answers stay the indexer's
+    "select * from core.assumptions",  # analytics.assumptions shows them
+    "update analytics.assumptions set watts = 1",
 ]
 
 
@@ -60,5 +64,19 @@ async def test_read_only_roles_can_read_analytics(db_url: str, conn: asyncpg.Con
     try:
         assert await reader.fetchval("select answer from analytics.probe") == 42
         assert await reader.fetchval("show default_transaction_read_only") == "on"
+    finally:
+        await reader.close()
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_read_only_roles_see_the_electricity_assumptions(
+    db_url: str, conn: asyncpg.Connection, role: str
+) -> None:
+    await conn.execute("insert into core.assumptions (network, watts, usd_per_kwh) values ('render', 300, 0.2)")
+    reader = await asyncpg.connect(as_role(db_url, role))
+    try:
+        rows = await reader.fetch("select network, watts, usd_per_kwh from analytics.assumptions order by network")
+        # The migration's default, 450 W at 0.15 USD/kWh, and the network's own row.
+        assert [tuple(r) for r in rows] == [("*", 450, Decimal("0.15")), ("render", 300, Decimal("0.2"))]
     finally:
         await reader.close()

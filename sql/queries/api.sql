@@ -117,6 +117,12 @@ select chain, indexed_block, indexed_time, last_refresh, dirty_days, dirty_since
 from analytics.freshness
 order by chain
 
+-- assumptions --
+-- The '*' row first: the default, then each network's own.
+select network, watts, usd_per_kwh
+from analytics.assumptions
+order by network <> '*', network
+
 -- export_monthly_revenue --
 -- Exports: one query a view, so that no statement is built from the URL (the views are
 -- the EXPORTABLE list of indexer/api/routes/export.py).

@@ -11,7 +11,9 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.api.conftest import NODES
+from indexer.config import parse_config
+from indexer.figures.reference import sync_reference
+from tests.api.conftest import CONFIG, NODES
 from tests.conftest import as_role
 
 
@@ -192,6 +194,7 @@ async def test_openapi_documents_every_endpoint(client: httpx.AsyncClient) -> No
         "/v1/nodes/{network}/{node}/earnings",
         "/v1/utilisation",
         "/v1/freshness",
+        "/v1/assumptions",
         "/v1/export/{view}",
         "/healthz",
         "/readyz",
@@ -212,3 +215,28 @@ async def test_the_api_role_cannot_write(populated) -> None:  # type: ignore[no-
             await conn.execute("insert into core.prices values (current_date, 'X', 1)")
     finally:
         await conn.close()
+
+
+async def test_v1_assumptions_are_the_configs(
+    populated: tuple[str, dict[str, Decimal]], client: httpx.AsyncClient
+) -> None:
+    db_url, _ = populated
+    body = (await client.get("/v1/assumptions")).json()
+    # The API tests' config has no [[assumptions]]: the default, 450 W at 0.15 USD/kWh.
+    assert body == {"assumptions": [{"network": "*", "watts": "450", "usd_per_kwh": "0.15"}]}
+    conn = await asyncpg.connect(db_url)
+    try:
+        assumptions = [
+            {"network": "io.net", "watts": 320, "usd_per_kwh": 0.2125},
+            {"network": "*", "watts": 500, "usd_per_kwh": 0.1},
+        ]
+        await sync_reference(conn, parse_config({**CONFIG, "assumptions": assumptions}))
+    finally:
+        await conn.close()
+    body = (await client.get("/v1/assumptions")).json()
+    assert body == {
+        "assumptions": [
+            {"network": "*", "watts": "500", "usd_per_kwh": "0.1"},
+            {"network": "io.net", "watts": "320", "usd_per_kwh": "0.2125"},
+        ]
+    }

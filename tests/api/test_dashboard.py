@@ -27,7 +27,7 @@ import pytest
 
 from indexer.config import parse_config
 from indexer.decode.columns import FlowColumns
-from tests.api.conftest import CONFIG
+from tests.api.conftest import CONFIG, NODES
 from tests.api.test_api_server import api_server
 
 RENDER_MINT = "rndrizKT3MK1iimdxRdWabcF7Zg7AR5T4nud4EkHBof"
@@ -51,6 +51,16 @@ RENDER_TOP_FEB = [  # node, earnings USD, electricity USD, net USD
 ]
 # io.net (tests/api/conftest.py): 5 customers pay 1 + 2 + 3 + 4 + 5 USDC and 5 millionths a day.
 IO_REVENUE_USDC = {"2024-01": 465.000155, "2024-02": 435.000145}
+# The config's [[assumptions]]: io.net its own, render the '*' row (the defaults, written out).
+ASSUMPTIONS = [
+    {"network": "*", "watts": 450, "usd_per_kwh": 0.15},
+    {"network": "io.net", "watts": 320, "usd_per_kwh": 0.2125},
+]
+# io.net at 320 W x 24 h = 7.68 kWh a day at 0.2125 USD = 1.632 USD a day online. In February
+# node 0 is paid unless d % 3 == 0, from the 1st to the 29th: 29 days online, 47.328 USD;
+# node 1 unless d % 3 == 2, from the 1st to the 28th, its last payout (none on the 29th nor
+# after): 28 days, 45.696 USD.
+IO_ELECTRICITY_FEB = {NODES[0]: "47.328", NODES[1]: "45.696"}
 
 
 async def test_the_page_and_its_assets_are_served_from_the_package(client: httpx.AsyncClient) -> None:
@@ -130,6 +140,7 @@ async def two_networks(populated: tuple[str, dict[str, Decimal]]) -> str:
             {"network": "render", "chain": "solana", "address": ESCROW, "role": "revenue"},
             {"network": "render", "chain": "solana", "address": PAYOUTS, "role": "rewards"},
         ],
+        "assumptions": ASSUMPTIONS,
     }
     conn = await asyncpg.connect(db_url)
     try:
@@ -223,6 +234,12 @@ async def test_the_dashboard_draws_what_the_api_serves(two_networks: str, tmp_pa
                 table = await _table(page)
                 assert [row[1] for row in table] == [n["node"] for n in nodes["nodes"]]
                 assert {row[3] for row in table} == {"no price"}
+                electricity = {row[1]: row[4] for row in table}
+                assert {node: electricity[node] for node in IO_ELECTRICITY_FEB} == IO_ELECTRICITY_FEB
+                assert await page.text_content("#assumptions") == (
+                    "Electricity assumed for io.net: 320 W all day on each day online, at 0.2125 USD per kWh"
+                    " (its own, network io.net)."
+                )
 
                 banner = await page.text_content("#freshness")
                 assert banner is not None and "solana indexed to 60 (2024-02-29 13:00:00 UTC), 0 dirty days" in banner
@@ -246,10 +263,14 @@ async def test_the_dashboard_draws_what_the_api_serves(two_networks: str, tmp_pa
                 assert "3 of the 3 top nodes with a price made a profit in 2024-02" in (
                     await page.text_content("#profitability") or ""
                 )
+                assert await page.text_content("#assumptions") == (
+                    "Electricity assumed for render: 450 W all day on each day online, at 0.15 USD per kWh"
+                    " (the default, network *)."
+                )
 
                 # Every number links to the JSON it came from, and that JSON holds it.
                 links = await page.eval_on_selector_all(
-                    "#nodes tbody tr:first-child a, #freshness a",
+                    "#nodes tbody tr:first-child a, #freshness a, #assumptions a",
                     "(as) => as.map((a) => [a.className, a.textContent, a.getAttribute('href')])",
                 )
                 by_class = {cls: (text, href) for cls, text, href in links}
@@ -264,12 +285,20 @@ async def test_the_dashboard_draws_what_the_api_serves(two_networks: str, tmp_pa
                 assert text in (await api.get("/" + href)).text, href
                 text, href = by_class["indexed-block"]
                 assert (text, href) == ("60", "v1/freshness")
+                assumed = (await api.get("/v1/assumptions")).json()["assumptions"]
+                for cls, field in (
+                    ("watts", "watts"),
+                    ("usd-per-kwh", "usd_per_kwh"),
+                    ("assumption-network", "network"),
+                ):
+                    text, href = by_class[cls]
+                    assert href == "v1/assumptions" and text == next(a[field] for a in assumed if a["network"] == "*")
                 # No figure outside a link: every text with a digit (but the picked month and the
                 # rank column) sits in an <a>.
                 unlinked = await page.evaluate(
                     """() => {
                         const found = [];
-                        for (const root of document.querySelectorAll("#freshness, #profitability, #nodes tbody")) {
+                        for (const root of document.querySelectorAll("#freshness, #profitability, #assumptions, #nodes tbody")) {
                             const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
                             for (let n = walk.nextNode(); n; n = walk.nextNode()) {
                                 const rank = n.parentElement.matches("td:first-child");

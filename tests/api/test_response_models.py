@@ -63,6 +63,7 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
     ("/healthz", "/healthz", {}),
     ("/readyz", "/readyz", {}),
     ("/v1/freshness", "/v1/freshness", {}),
+    ("/v1/assumptions", "/v1/assumptions", {}),
     ("/v1/networks", "/v1/networks", {}),
     ("/v1/revenue/monthly", "/v1/revenue/monthly", {"network": "io.net"}),
     ("/v1/revenue/monthly", "/v1/revenue/monthly", {"network": "io.net", "from": "2024-02", "to": "2024-02"}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from indexer.api.routes import export, freshness, health, networks, nodes, revenue, utilisation
+from indexer.api.routes import assumptions, export, freshness, health, networks, nodes, revenue, utilisation
 
 # In the order the OpenAPI schema lists them.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -15,6 +15,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     revenue.router,
     nodes.router,
     utilisation.router,
+    assumptions.router,
     export.router,
 )
 

@@ -163,6 +163,22 @@ async function showNodes(network, month) {
   }
 }
 
+// The electricity assumptions that apply to the network: its own [[assumptions]] row, else '*'.
+async function showAssumptions(network) {
+  const url = api("assumptions");
+  const rows = (await getJSON(url)).assumptions;
+  const row = rows.find((r) => r.network === network) || rows.find((r) => r.network === "*");
+  const out = document.getElementById("assumptions");
+  if (!row) {
+    out.replaceChildren("No electricity assumptions are configured.");
+    return;
+  }
+  out.replaceChildren(`Electricity assumed for ${network}: `, link(row.watts, url, "watts"),
+    " W all day on each day online, at ", link(row.usd_per_kwh, url, "usd-per-kwh"), " USD per kWh (",
+    row.network === "*" ? "the default, network " : "its own, network ", link(row.network, url, "assumption-network"),
+    ").");
+}
+
 async function show() {
   const error = document.getElementById("error");
   error.hidden = true;
@@ -180,7 +196,7 @@ async function show() {
     const month = all.includes(params.get("month")) ? params.get("month") : all[all.length - 1];
     fill(document.getElementById("month"), all, month);
     await Promise.all([freshness, showRevenue(network.network), showUtilisation(network.network),
-      month ? showNodes(network.network, month) : Promise.resolve()]);
+      showAssumptions(network.network), month ? showNodes(network.network, month) : Promise.resolve()]);
     document.body.dataset.ready = `${network.network}/${month}`;
   } catch (e) {
     error.textContent = String(e.message || e);
