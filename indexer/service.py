@@ -27,6 +27,7 @@ from indexer import metrics
 from indexer.chains.registry import Ingestor, UnsupportedChain, build_client, build_ingestor
 from indexer.chains.rpc import RpcClient
 from indexer.errors import Interrupted, UsageError
+from indexer.figures.refresh import record_failure
 from indexer.retry import Backoff
 from indexer.signals import STOP_SIGNALS
 from indexer.store.locks import try_lock_job, unlock_job
@@ -230,7 +231,7 @@ class Service:
                 metrics.REFRESH_FAILURES.labels(type(exc).__name__).inc()
                 log.error("refresh failed: %s: %s", type(exc).__name__, exc, exc_info=True)
                 if not conn.is_closed():
-                    await conn.execute(_SQL["record_refresh_failure"], f"{type(exc).__name__}: {exc}")
+                    await record_failure(conn, exc)
             finally:
                 if not conn.is_closed():
                     await unlock_job(conn, "refresh")

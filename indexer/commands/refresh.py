@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+import asyncpg
+
+from indexer.errors import DatabaseError
 from indexer.figures.reference import sync_reference
-from indexer.figures.refresh import refresh
+from indexer.figures.refresh import record_failure, refresh
 from indexer.store.database import connect, database_url
 from indexer.store.migrate import migrate
 from schemas.config import Config
@@ -27,8 +30,18 @@ async def _refresh(url: str, config: Config) -> None:
     conn = await connect(url)
     try:
         await migrate(conn)
-        changes = await sync_reference(conn, config)
-        stats = await refresh(conn)
+        try:
+            changes = await sync_reference(conn, config)
+            stats = await refresh(conn)
+        except Exception as exc:
+            # As the service does: analytics.freshness (and /readyz, the dashboard) say the
+            # figures are behind, not only this process's stderr.
+            if conn.is_closed():
+                raise
+            error = await record_failure(conn, exc)
+            if isinstance(exc, asyncpg.PostgresError):
+                raise DatabaseError(f"refresh failed: {error}") from exc
+            raise
     finally:
         await conn.close()
     if changes.labels_changed or changes.tokens_changed or changes.assumptions_changed:

@@ -80,6 +80,16 @@ async def refresh(conn: asyncpg.Connection) -> RefreshStats:
     return stats
 
 
+async def record_failure(conn: asyncpg.Connection, exc: BaseException) -> str:
+    """Record that a refresh failed with ``exc`` (after its transaction rolled back) in
+    core.refresh_status, so analytics.freshness.last_error, /readyz and the dashboard show
+    it; return the text recorded. Every runner of a refresh calls this: the service and
+    ``depin-indexer refresh``."""
+    error = f"{type(exc).__name__}: {exc}"
+    await conn.execute(queries("figures")["record_refresh_failure"], error)
+    return error
+
+
 async def _roll_up_for_discover(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> int:
     """Recompute discover's rollups (core.pair_days, core.address_months) of the (chain,
     day) pairs in ``rows``, whose flows changed; return how many."""

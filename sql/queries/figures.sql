@@ -18,6 +18,12 @@ returning d.chain, d.day, d.flows
 -- (analytics.freshness: last_refresh).
 update core.refresh_status set last_success_at = now(), last_error = null
 
+-- record_refresh_failure --
+-- After a failed refresh rolled back, by whoever ran it (the service, `depin-indexer
+-- refresh`): $1 the error (analytics.freshness: last_error; the success time stays as it
+-- was, written by the refresh itself).
+update core.refresh_status set last_failure_at = now(), last_error = $1
+
 -- drop_daily_revenue --
 delete from rollup.revenue_daily r using unnest($1::text[], $2::date[]) u(c, d)
 where r.chain = u.c and r.day = u.d

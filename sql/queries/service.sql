@@ -25,8 +25,3 @@ on conflict (chain) do update set
 -- undecodable_count --
 -- Transactions of chain $1 recorded as undecodable (the depin_undecodable_transactions gauge).
 select count(*) from core.undecodable_transactions where chain = $1
-
--- record_refresh_failure --
--- After a failed refresh rolled back: $1 the error (analytics.freshness: last_error; the
--- success time stays as it was, written by the refresh itself).
-update core.refresh_status set last_failure_at = now(), last_error = $1

@@ -7,8 +7,10 @@ refreshed once, so nothing waits.
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -19,6 +21,7 @@ from indexer.figures.refresh import refresh
 from indexer.service import Service
 from tests.api.conftest import CONFIG
 from tests.conftest import as_role
+from tests.processes import run_cli
 
 NEWEST_FLOW = datetime(2024, 2, 29, 12, tzinfo=UTC)
 
@@ -173,4 +176,57 @@ async def test_a_failed_refresh_is_a_metric_and_a_row(populated: tuple[str, dict
         assert _failures("LockNotAvailableError") == counted + 1, "a success counts no failure"
     finally:
         await pool.close()
+        await blocker.close()
+
+
+def _config_file(path: Path) -> Path:
+    """The API tests' config (CONFIG) as a TOML file, so that a refresh syncs nothing."""
+    tokens = "".join(
+        f'[[tokens]]\nchain = "{t["chain"]}"\naddress = "{t["address"]}"\nsymbol = "{t["symbol"]}"\n'
+        f"decimals = {t['decimals']}\nstablecoin = {str(t.get('stablecoin', False)).lower()}\n\n"
+        for t in CONFIG["tokens"]
+    )
+    labels = "".join(
+        f'[[labels]]\nnetwork = "{lb["network"]}"\nchain = "{lb["chain"]}"\naddress = "{lb["address"]}"\n'
+        f'role = "{lb["role"]}"\nname = "{lb["name"]}"\n\n'
+        for lb in CONFIG["labels"]
+    )
+    path.write_text(f'[chains.solana]\nkind = "solana"\nrpc = ["http://127.0.0.1:1"]\n\n{tokens}{labels}')
+    assert parse_config(tomllib.loads(path.read_text())) == parse_config(CONFIG)
+    return path
+
+
+async def test_a_failed_refresh_from_the_cli_is_a_row_too(
+    populated: tuple[str, dict[str, Decimal]], tmp_path: Path
+) -> None:
+    db_url, _ = populated
+    config = _config_file(tmp_path / "depin.toml")
+    before = (await _freshness(db_url))[0]["last_refresh"]
+    blocker = await asyncpg.connect(db_url)
+    try:
+        # The same real failure as the service's above, in a real `depin-indexer refresh`
+        # process: its connections give up on a lock after 300 ms (a setting of the
+        # database, which new sessions take), and a table it must write is locked.
+        database = await blocker.fetchval("select current_database()")
+        await blocker.execute(f'alter database "{database}" set lock_timeout = 300')
+        await blocker.execute("insert into core.dirty_days (chain, day) values ('solana', '2024-02-10')")
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute("lock table rollup.revenue_daily in access exclusive mode")
+        failed = run_cli(config, db_url, tmp_path, "refresh")
+        await transaction.rollback()
+        assert failed.returncode == 1, failed.stderr
+        assert "depin-indexer: error: refresh failed: LockNotAvailableError: " in failed.stderr, failed.stderr
+        [row] = await _freshness(db_url)
+        assert str(row["last_error"]).startswith("refresh: LockNotAvailableError: "), row
+        assert (row["last_refresh"], row["dirty_days"]) == (before, 1), "the failed refresh changed nothing"
+        recorded = await blocker.fetchval("select last_failure_at from core.refresh_status")
+        assert recorded is not None and datetime.now(UTC) - recorded < timedelta(minutes=5)
+
+        done = run_cli(config, db_url, tmp_path, "refresh")
+        assert done.returncode == 0, done.stderr
+        [row] = await _freshness(db_url)
+        assert (row["last_error"], row["dirty_days"]) == (None, 0), "a success clears the error"
+        assert row["last_refresh"] > before
+    finally:
         await blocker.close()
