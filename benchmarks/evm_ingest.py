@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -192,7 +193,30 @@ async def baseline(url: str, db_url: str, blocks: int, range_size: int) -> tuple
     return count, seconds
 
 
-async def main(events: int, per_block: int, baseline_events: int, range_size: int, result_cap: int) -> None:
+async def _measure(
+    which: str, pg: str, url: str, blocks: int, per_block: int, range_size: int, result_cap: int
+) -> tuple[int, float]:
+    """One run of the sequential loop or of ours on a fresh database, printed."""
+    db = await fresh_database(pg, f"bench_evm_{which}")
+    reset_peak_rss()
+    cpu = time.process_time()
+    if which == "loop":
+        n, t = await sequential_loop(url, db, blocks, max(1, min(200, result_cap // per_block or 200)))
+        label, detail = "sequential loop   ", ""
+    else:
+        n, t = await ours(url, db, blocks, range_size)
+        label, detail = "depin-indexer     ", f" (max_block_range {range_size})"
+    print(
+        f"{label}: {n:>10,} events in {t:7.2f} s = {n / t:>9,.0f} events/s, peak RSS {peak_rss_mb():.0f} MB, "
+        f"{time.process_time() - cpu:.1f} s CPU in this process{detail}",
+        flush=True,
+    )
+    return n, t
+
+
+async def main(
+    events: int, per_block: int, baseline_events: int, range_size: int, result_cap: int, rounds: int = 1
+) -> None:
     blocks = events // per_block
     url, server = replay_evm.start(blocks, per_block, result_cap)
     cap = f"eth_getLogs capped at {result_cap:,} results" if result_cap else "no result cap"
@@ -206,29 +230,20 @@ async def main(events: int, per_block: int, baseline_events: int, range_size: in
                 print(
                     f"web3.py pipeline  : {n_base:>10,} events in {t_base:7.2f} s = {n_base / t_base:>9,.0f} events/s"
                 )
-            db_loop = await fresh_database(pg, "bench_evm_loop")
-            reset_peak_rss()
-            cpu = time.process_time()
-            n_loop, t_loop = await sequential_loop(
-                url, db_loop, blocks, max(1, min(200, result_cap // per_block or 200))
-            )
-            rss_loop, cpu_loop = peak_rss_mb(), time.process_time() - cpu
-            print(
-                f"sequential loop   : {n_loop:>10,} events in {t_loop:7.2f} s = {n_loop / t_loop:>9,.0f} events/s, "
-                f"peak RSS {rss_loop:.0f} MB, {cpu_loop:.1f} s CPU in this process"
-            )
-            db_ours = await fresh_database(pg, "bench_evm_ours")
-            reset_peak_rss()
-            cpu = time.process_time()
-            n, t = await ours(url, db_ours, blocks, range_size)
-            rss_ours, cpu_ours = peak_rss_mb(), time.process_time() - cpu
-            print(
-                f"depin-indexer     : {n:>10,} events in {t:7.2f} s = {n / t:>9,.0f} events/s, "
-                f"peak RSS {rss_ours:.0f} MB, {cpu_ours:.1f} s CPU in this process (max_block_range {range_size})"
-            )
-            print(f"ratio vs loop     : {(n / t) / (n_loop / t_loop):.2f}x")
+            ratios = []
+            for round_number in range(rounds):
+                # Alternate which goes first, so that drift of a shared machine hits both.
+                order = ("loop", "ours") if round_number % 2 == 0 else ("ours", "loop")
+                figures = {}
+                for which in order:
+                    figures[which] = await _measure(which, pg, url, blocks, per_block, range_size, result_cap)
+                (n_loop, t_loop), (n, t) = figures["loop"], figures["ours"]
+                ratios.append((n / t) / (n_loop / t_loop))
+                print(f"ratio vs loop     : {ratios[-1]:.2f}x (round {round_number + 1} of {rounds})")
+            if rounds > 1:
+                print(f"ratio vs loop     : median {statistics.median(ratios):.2f}x of {rounds} rounds")
             if baseline_events:
-                print(f"ratio vs web3.py  : {(n / t) / (n_base / t_base):.1f}x")
+                print(f"ratio vs web3.py  : {(n / t) / (n_base / t_base):.1f}x (last round)")
     finally:
         server.terminate()
 
@@ -243,7 +258,8 @@ if __name__ == "__main__":
         "--result-cap", type=int, default=10_000, help="eth_getLogs refuses more results than this (0: no cap)"
     )
     parser.add_argument("--no-web3", action="store_true", help="skip the (slow) web3.py baseline")
+    parser.add_argument("--rounds", type=int, default=1, help="loop and ours this many times, alternating")
     args = parser.parse_args()
     events = 300_000 if args.quick else args.events
     web3_events = 0 if args.no_web3 else 20_000 if args.quick else 50_000
-    asyncio.run(main(events, args.per_block, web3_events, args.range, args.result_cap))
+    asyncio.run(main(events, args.per_block, web3_events, args.range, args.result_cap, args.rounds))

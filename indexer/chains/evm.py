@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -254,6 +254,20 @@ class AdaptiveRange:
 _Fetched = tuple[int, int, FlowColumns, dict[int, BlockRow]]
 
 
+async def _cancel_all(tasks: deque[tuple[int, int, asyncio.Future[Any]]]) -> None:
+    """Cancel fetches started ahead and wait until they have ended (their results, or
+    failures, are of ranges nobody will write)."""
+    futures = [task for _lo, _hi, task in tasks]
+    tasks.clear()
+    for task in futures:
+        task.cancel()
+    if futures:
+        await asyncio.wait(futures)
+    for task in futures:
+        if not task.cancelled():
+            task.exception()  # retrieved: asyncio would log it as never retrieved
+
+
 def _kept(lo: int, hi: int, final: int) -> list[int]:
     """Blocks of ``lo..hi`` stored with their hashes: the unfinalised ones and the last."""
     return sorted(set(range(max(lo, final + 1), hi + 1)) | {hi})
@@ -284,6 +298,9 @@ class EvmIngestor:
         # Ranges fetched and decoded ahead of the one being written: the fetcher (and the
         # decoder) work while Postgres writes, and memory holds at most this many more.
         self.pipeline_depth = 2
+        # eth_getLogs ranges asked for at once: the endpoint prepares one while the last is
+        # parsed and decoded here.
+        self.fetch_concurrency = 2
         # Block number -> (hash, Unix time) of blocks seen lately, so that a range whose
         # logs fall in blocks already fetched needs no header call. An entry is only used
         # for a log that names the same block hash, and a rewind drops every entry above
@@ -405,16 +422,39 @@ class EvmIngestor:
         should_stop: Callable[[], bool],
     ) -> bool:
         """Fetch and decode ranges from ``lo`` on into ``ahead`` (None after the last);
-        returns True if ``should_stop`` ended it."""
-        while lo <= target:
-            if should_stop():
-                await ahead.put(None)
-                return True
-            flows, hi, by_number = await self.fetch_range(lo, min(target, lo + self.range.size - 1), final)
-            await ahead.put((lo, hi, flows, by_number))
-            lo = hi + 1
-        await ahead.put(None)
-        return False
+        returns True if ``should_stop`` ended it.
+
+        :attr:`fetch_concurrency` ranges are asked for at once, each starting where the one
+        before it is meant to end, so that the endpoint prepares the next answer while this
+        process parses and decodes the last. A range that comes back shorter (the endpoint
+        refused its size) makes the ones started after it wrong: they are dropped and asked
+        for again from where it ended. Ranges go into ``ahead`` in block order.
+        """
+        in_flight: deque[tuple[int, int, asyncio.Future[tuple[FlowColumns, int, dict[int, BlockRow]]]]] = deque()
+        # One range at a time until one comes back whole: asked at once, ranges of a size
+        # the endpoint refuses would each be refused.
+        at_once = 1
+        try:
+            while True:
+                while len(in_flight) < at_once and lo <= target:
+                    if should_stop():
+                        await ahead.put(None)
+                        return True
+                    hi = min(target, lo + self.range.size - 1)
+                    in_flight.append((lo, hi, asyncio.ensure_future(self.fetch_range(lo, hi, final))))
+                    lo = hi + 1
+                if not in_flight:
+                    await ahead.put(None)
+                    return False
+                first, asked, task = in_flight.popleft()
+                flows, hi, by_number = await task
+                await ahead.put((first, hi, flows, by_number))
+                at_once = self.fetch_concurrency if hi == asked else 1
+                if hi < asked:
+                    await _cancel_all(in_flight)
+                    lo = hi + 1
+        finally:
+            await _cancel_all(in_flight)
 
     async def _next_block(self, conn: asyncpg.Connection) -> int:
         cursor = await read_cursor(conn, self.name)

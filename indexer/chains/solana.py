@@ -93,6 +93,14 @@ class DecodedPage(NamedTuple):
     refused: list[UndecodableRecord]  # recorded instead of decoded (on_undecodable = "record")
 
 
+class _PageFetched(NamedTuple):
+    """A page listed and its transactions fetched, to decode."""
+
+    wanted: list[str]
+    txs: list[dict[str, Any]]
+    checkpoints: list[Checkpoint]
+
+
 class _PageToWrite(NamedTuple):
     """A page fetched ahead: what to commit (None: only the cursors, a walk restarting)."""
 
@@ -283,10 +291,44 @@ class SolanaIngestor:
         ahead: asyncio.Queue[_PageToWrite | None],
         should_stop: Callable[[], bool],
     ) -> None:
-        """Walk ``address``'s pages into ``ahead``, each with the cursors it commits (None last)."""
+        """Walk ``address``'s pages into ``ahead``, each decoded with the cursors it
+        commits (None last).
+
+        Two steps, so that the endpoint works while this process decodes: a lister task
+        lists each page and fetches its transactions, and asks for the next page as soon
+        as one is fetched; this task decodes what it fetched meanwhile.
+        """
         # Everything listed at `finalized` commitment is final, including slots newer than
         # the head read at the start of the run.
         final = _NEVER_UNFINAL if self.commitment == "finalized" else (stats.final_head or 0)
+        fetched: asyncio.Queue[_PageFetched | _PageToWrite | None] = asyncio.Queue(1)
+        lister = asyncio.ensure_future(
+            self._list_and_fetch(address, until, walk, to_block, final, fetched, should_stop)
+        )
+        try:
+            while True:
+                item = await next_or_failure(fetched, lister)
+                if item is None:
+                    await ahead.put(None)
+                    return
+                if isinstance(item, _PageFetched):
+                    item = _PageToWrite(self._decode_page(item.wanted, item.txs, stats, final), item.checkpoints)
+                await ahead.put(item)
+        except BaseException as failure:
+            await stop_fetcher(lister, failure)
+            raise
+
+    async def _list_and_fetch(
+        self,
+        address: str,
+        until: str | None,
+        walk: Walk,
+        to_block: int | None,
+        final: int,
+        fetched: asyncio.Queue[_PageFetched | _PageToWrite | None],
+        should_stop: Callable[[], bool],
+    ) -> None:
+        """List ``address``'s pages and fetch their transactions into ``fetched`` (None last)."""
         while not should_stop():
             listed = await self.list_signatures(address, walk.before, until)
             last_page = len(listed) < self.page
@@ -295,19 +337,19 @@ class SolanaIngestor:
                 # would end early and miss older history. Start it over (what it already
                 # stored is skipped as duplicate).
                 log.warning("%s: %s: walk position %s was rolled back; walking again", self.name, address, walk.before)
-                await ahead.put(_PageToWrite(None, [Checkpoint(self.name, walk.top_slot, address + WALK, None)]))
+                await fetched.put(_PageToWrite(None, [Checkpoint(self.name, walk.top_slot, address + WALK, None)]))
                 walk.restart()
                 continue
             # With --to SLOT, signatures above it are left for a later run.
             page = listed if to_block is None else [s for s in listed if s["slot"] <= to_block]
             walk.listed(page, final)
-            decoded = await self._flows(page, stats, final)
+            wanted, txs = await self._fetch_page(page)
             if listed:
                 walk.page_ends_at(listed[-1])
-            await ahead.put(_PageToWrite(decoded, self._checkpoints(address, walk, last_page)))
+            await fetched.put(_PageFetched(wanted, txs, self._checkpoints(address, walk, last_page)))
             if last_page:
                 break
-        await ahead.put(None)
+        await fetched.put(None)
 
     async def _write_page(self, conn: asyncpg.Connection, page: _PageToWrite, stats: SyncStats) -> None:
         """Commit one page's flows with its cursors (or only the cursors of a walk restart)."""
@@ -424,17 +466,22 @@ class SolanaIngestor:
                 raise RpcError("", "getSignaturesForAddress", None, f"malformed entry for {address}: {entry!r:.200}")
         return page
 
-    async def _flows(self, page: list[dict[str, Any]], stats: SyncStats, final: int) -> DecodedPage:
-        """Fetch and decode the successful, not-yet-seen transactions of one page."""
+    async def _fetch_page(self, page: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+        """(signatures, answers) of the successful, not-yet-seen transactions of one page."""
         wanted = [s["signature"] for s in page if s.get("err") is None and s["signature"] not in self.recent]
-        flows = FlowColumns(self.name)
         if not wanted:
-            return DecodedPage(flows, wanted, [], {}, [])
+            return wanted, []
         size = self.config.transactions_per_request
         chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
         # Several batches in flight: the client spreads them over endpoints within limits.
         results = await asyncio.gather(*(self.fetch_transactions(chunk) for chunk in chunks))
-        txs = [tx for chunk in results for tx in chunk]
+        return wanted, [tx for chunk in results for tx in chunk]
+
+    def _decode_page(self, wanted: list[str], txs: list[dict[str, Any]], stats: SyncStats, final: int) -> DecodedPage:
+        """Decode one page's transactions (answers to ``wanted``)."""
+        flows = FlowColumns(self.name)
+        if not wanted:
+            return DecodedPage(flows, wanted, [], {}, [])
         refused = self.decode(txs, wanted, flows)
         stats.transactions += len(txs)
         stats.undecodable += len(refused)
