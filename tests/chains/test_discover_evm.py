@@ -3,10 +3,14 @@ emission recipient come out first in their kinds, among noise.
 
 Every seed is its own ERC-20 (TestToken) with its own wallets and its own Distributor
 contract (the payouts are Transfer logs from the contract, sent by its owner); half the
-seeds on each of two anvil nodes (two chains of one config), played side by side. Every seed's actions are played in time order, batched into one block per
-20 minutes with automine off, indexed by the real ``depin-indexer backfill`` and ranked
-by the real ``depin-indexer discover --format json``. The expected answers are the
-scenario's own record (tests/discover_scenario.py).
+seeds on each of two anvil nodes (two chains of one config), played side by side. Every
+seed's actions are played in time order, batched into one block per hour with automine
+off; the trades between wallets of a block go out as one Router transaction (each still a
+Transfer log from its wallet: anvil spends ~40 ms a block and ~1 ms a transaction, so
+blocks and transactions are what this test's time is made of). Then the real
+``depin-indexer backfill`` indexes them and the real ``depin-indexer discover --format
+json`` ranks them. The expected answers are the scenario's own record
+(tests/discover_scenario.py).
 """
 
 from __future__ import annotations
@@ -34,11 +38,13 @@ pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 # Twenty seeds, as on the LiteSVM ledger (tests/solana/test_discover.py); seeds 100+ so the
 # two tests cover forty different ones.
 SEEDS = [100 + k for k in range(int(os.environ.get("DISCOVER_SEEDS", "20")))]
-BLOCK_SECONDS = 1200  # one block per 20 minutes of scenario time: hourly rounds stay in their hour
+BLOCK_SECONDS = 3600  # one block per hour of scenario time: hourly rounds stay in their hour
 _TRANSFER = Web3.keccak(text="transfer(address,uint256)")[:4].hex()
 _MINT = Web3.keccak(text="mint(address,uint256)")[:4].hex()
 _BATCH = Web3.keccak(text="batchTransfer(address[],uint256[])")[:4].hex()
 _DISTRIBUTE = Web3.keccak(text="distribute(address,address[],uint256[])")[:4].hex()
+_APPROVE = Web3.keccak(text="approve(address,uint256)")[:4].hex()
+_MOVES = Web3.keccak(text="moves(address[],address[],address[],uint256[])")[:4].hex()
 
 
 def _word(value: int | str) -> str:
@@ -89,6 +95,48 @@ class _Token:
         return {"from": sender, "to": to, "data": "0x" + data, "gas": hex(gas)}
 
 
+def _noise(action: Action) -> bool:
+    """A trade between two wallets: played through the Router, many to a transaction."""
+    return not action.network and action.sender not in (None, "distributor") and len(action.payouts) == 1
+
+
+def _words(values: list[str] | list[int]) -> list[str]:
+    return [_word(len(values)), *map(_word, values)]
+
+
+def _moves(router: str, owner: str, moves: list[tuple[_Token, Action]]) -> dict[str, Any]:
+    """One Router.moves call making every trade of ``moves``, in order."""
+    columns: list[list[Any]] = [[], [], [], []]
+    for token, action in moves:
+        ((dst, amount),) = action.payouts
+        for column, value in zip(
+            columns, (token.token, token.address[action.sender], token.address[dst], amount), strict=True
+        ):
+            column.append(value)
+    heads, offset, tails = [], 32 * 4, []
+    for column in columns:
+        heads.append(_word(offset))
+        tails += _words(column)
+        offset += 32 * (1 + len(column))
+    return _Token._call(owner, router, _MOVES + "".join(heads + tails), 60_000 + 45_000 * len(moves))
+
+
+def _approve(chain: LocalEvm, router: str, scenarios: list[Scenario], tokens: dict[int, _Token]) -> list[str]:
+    """Every trading wallet lets the Router move its tokens (one block before the history);
+    returns the wallets, each of which has now sent one transaction."""
+    traders = sorted({(s.seed, a.sender) for s in scenarios for a in s.actions if _noise(a)})
+    for k in range(0, len(traders), 1000):
+        txs = [
+            _Token._call(
+                tokens[seed].address[name], tokens[seed].token, _APPROVE + _word(router) + _word(2**256 - 1), 80_000
+            )
+            for seed, name in traders[k : k + 1000]
+        ]
+        chain.batch([("eth_sendTransaction", [tx]) for tx in txs])
+    chain.call("evm_mine")
+    return [tokens[seed].address[name] for seed, name in traders]
+
+
 def _play(chain: LocalEvm, scenarios: list[Scenario], tokens: dict[int, _Token]) -> tuple[int, int]:
     """Every seed's actions in time order, one block per BLOCK_SECONDS; (transactions, blocks)."""
     contracts = {t.distributor for t in tokens.values()}
@@ -96,7 +144,10 @@ def _play(chain: LocalEvm, scenarios: list[Scenario], tokens: dict[int, _Token])
     for k in range(0, len(wallets), 500):
         chain.fund(wallets[k : k + 500], 10**21)
     owner = next(iter(tokens.values())).owner
+    router = chain.deploy("Router", sender=owner)
+    approved = _approve(chain, router, scenarios, tokens)
     nonce: dict[str, itertools.count[int]] = defaultdict(itertools.count)
+    nonce.update({wallet: itertools.count(1) for wallet in approved})
     nonce[owner] = itertools.count(int(chain.call("eth_getTransactionCount", owner, "latest"), 16))
     blocks: dict[int, list[tuple[int, int, int, Action]]] = defaultdict(list)
     for s in scenarios:
@@ -106,13 +157,18 @@ def _play(chain: LocalEvm, scenarios: list[Scenario], tokens: dict[int, _Token])
     sent: list[tuple[int, Action]] = []
     mined = count = 0
     for bucket in sorted(blocks):
-        for part in _parts(sorted(blocks[bucket])):
+        for part in [sorted(blocks[bucket])]:
             txs = []
+            trades = [(tokens[seed], action) for _, seed, _, action in part if _noise(action)]
+            if trades:
+                txs.append(_moves(router, owner, trades))
+                sent.append((-1, trades[0][1]))
             for _, seed, _, action in part:
-                tx = tokens[seed].transaction(action)
+                if not _noise(action):
+                    txs.append(tokens[seed].transaction(action))
+                    sent.append((seed, action))
+            for tx in txs:
                 tx["nonce"] = hex(next(nonce[tx["from"]]))  # automine is off: many per sender per block
-                txs.append(tx)
-                sent.append((seed, action))
             hashes += chain.batch([("eth_sendTransaction", [tx]) for tx in txs])
             mined = max(mined + 1, max(t for t, *_ in part))
             chain.call("evm_mine", mined)  # the block at that time
@@ -126,22 +182,6 @@ def _play(chain: LocalEvm, scenarios: list[Scenario], tokens: dict[int, _Token])
         ]
         assert not failed, f"{len(failed)} scenario transaction(s) failed (hash, status, (seed, action)): {failed[:3]}"
     return len(hashes), count
-
-
-def _parts(actions: list[tuple[int, int, int, Action]]) -> list[list[tuple[int, int, int, Action]]]:
-    """A block's actions in as few blocks as keep their order where it matters: anvil
-    orders one block's transactions by fee, not as sent, so a wallet spending what it
-    received in the same block would spend first. Such a spend starts the next block."""
-    parts: list[list[tuple[int, int, int, Action]]] = [[]]
-    received: set[tuple[int, str]] = set()
-    for item in actions:
-        _, seed, _, action = item
-        if action.sender is not None and (seed, action.sender) in received:
-            parts.append([])
-            received.clear()
-        parts[-1].append(item)
-        received |= {(seed, dst) for dst, _ in action.payouts}
-    return parts
 
 
 CHAINS = (("polygon", 137), ("polygon-b", 138))  # two anvil nodes, played side by side
@@ -179,7 +219,12 @@ def test_discover_finds_each_hidden_wallet_first_on_an_evm_chain(db_url: str, tm
         check_scenario(scenario)
     halves = [scenarios[k :: len(CHAINS)] for k in range(len(CHAINS))]
     with ExitStack() as stack:
-        nodes = [stack.enter_context(AnvilNode(chain_id, timestamp=START - 10 * DAY)) for _, chain_id in CHAINS]
+        # --order fifo: a block's transactions run in the order sent (by default anvil orders
+        # them by fee, and a wallet spending what it received in the same block spends first).
+        nodes = [
+            stack.enter_context(AnvilNode(chain_id, timestamp=START - 10 * DAY, extra_args=["--order", "fifo"]))
+            for _, chain_id in CHAINS
+        ]
         # Each node's seeds from their own thread: anvil executes while Python builds the next batch.
         with ThreadPoolExecutor(len(CHAINS)) as pool:
             played_out = list(pool.map(_deploy_and_play, nodes, halves))
