@@ -35,7 +35,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -105,8 +105,14 @@ class Sent:
     block_time: int
     err: Any
     """``None``, or the error exactly as mainnet JSON shows it."""
-    record: dict[str, Any]
-    """The ``getTransaction`` result (``json``, ``maxSupportedTransactionVersion: 0``)."""
+    _stored: dict[str, Any] = field(repr=False)
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The ``getTransaction`` result (``json``, ``maxSupportedTransactionVersion: 0``): a
+        copy of the ledger's own, made when asked (most senders never look)."""
+        copied: dict[str, Any] = json.loads(json.dumps(self._stored))
+        return copied
 
     @property
     def ok(self) -> bool:
@@ -885,7 +891,7 @@ class SolanaLedger:
         entry = self._entry(run)
         self._entries[entry.signature] = entry
         self._index(entry, run.keys)
-        return Sent(entry.signature, entry.slot, entry.block_time, run.err, json.loads(json.dumps(entry.record)))
+        return Sent(entry.signature, entry.slot, entry.block_time, run.err, entry.record)
 
     def _run(self, tx: Transaction | VersionedTransaction, loaded: LoadedAddresses, version: str | int) -> _Executed:
         """Send ``tx`` to LiteSVM, reading the balances before and after.
