@@ -45,6 +45,11 @@ class Candidate(BaseModel):
     address: str
     score: float = Field(ge=0, le=1)
     evidence: Evidence
+    module: str | None = Field(
+        default=None,
+        description="on a Cosmos chain, the module account this address is (fee_collector, distribution, ...): "
+        "the chain's own machinery, not a wallet of a network",
+    )
 
 
 CANDIDATES = TypeAdapter(list[Candidate])

@@ -100,3 +100,20 @@ async def test_bad_arguments_exit_2_naming_the_flag(
 async def test_an_unknown_chain_exits_2_naming_the_flag(populated: Path, db_url: str, tmp_path: Path) -> None:
     done = run_cli(populated, db_url, tmp_path, "discover", "--chain", "nope", "--token", "RNDR", timeout=60)
     assert done.returncode == 2 and "--chain nope: not configured (configured: polygon)" in done.stderr, done.stderr
+
+
+def test_a_module_account_is_named_and_its_block_commented_out() -> None:
+    from datetime import date
+
+    from indexer.commands.discover import render_toml
+    from indexer.figures.discover import Candidate, Evidence, Token
+
+    day = date(2026, 1, 2)
+    evidence = Evidence(5, 40, 0, 900, 30, 1.0, 0.9, "0", "12.5", day, day)
+    fee = Candidate("collector", "revenue", "0x" + "17" * 20, 0.7, evidence, (), "fee_collector")
+    shop = Candidate("collector", "revenue", "0x" + "18" * 20, 0.6, evidence)
+    out = render_toml([fee, shop], Token("aioz-cosmos", "attoaioz", "AIOZ", 18), "discover")
+    labels = tomllib.loads(out).get("labels", [])
+    assert [label["address"] for label in labels] == ["0x" + "18" * 20], out
+    assert "# the chain's fee_collector module account, no network's: nothing to add" in out
+    assert CANDIDATES.validate_python([fee.as_json()])[0].module == "fee_collector"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -18,10 +19,11 @@ from rich.console import Console
 from rich.table import Table
 
 from indexer.chains.registry import chains_to_run
+from indexer.decode.cosmos import module_accounts
 from indexer.errors import DatabaseError, UsageError
 from indexer.figures.discover import Candidate, Token, discover, resolve_token
 from indexer.store.database import connect, database_url
-from schemas.config import Config, EvmChain
+from schemas.config import Config, CosmosChain, EvmChain
 from schemas.discover import CANDIDATES
 
 FORMATS = ("table", "json", "toml")
@@ -67,6 +69,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
         token = token.lower()  # EVM addresses are stored in lower case
     with database_url(config) as url:
         found, resolved = asyncio.run(_discover(url, chain, token, since, until, args.limit))
+    if isinstance(config.chains[chain], CosmosChain):
+        # The fee collector is paid by every signer and looks like a collector: say what it is.
+        modules = module_accounts()
+        found = [replace(c, module=modules.get(c.address)) for c in found]
     if args.format == "json":
         print(CANDIDATES.dump_json(CANDIDATES.validate_python([c.as_json() for c in found]), indent=2).decode())
     elif args.format == "toml":
@@ -130,7 +136,7 @@ def _print_table(found: list[Candidate], token: Token) -> None:
             e.amount_in,
             e.first_day.isoformat(),
             e.last_day.isoformat(),
-            ", ".join(c.labelled) or "-",
+            ", ".join([*c.labelled, *([f"module {c.module}"] if c.module else [])]) or "-",
         )
     console.print(table)
     if not found:
@@ -166,8 +172,9 @@ def render_toml(found: list[Candidate], token: Token, command: str) -> str:
         out += ["", *_evidence_lines(c, token.symbol)]
         block = _label_block(token, c.address, c.suggested_role, f"{c.kind} (discovered {today})", c.evidence.first_day)
         network = next((label for label in c.labelled if label.endswith(f" {c.suggested_role}")), None)
-        if network:
-            out.append(f"# already labelled ({network}): nothing to add")
+        if network or c.module:
+            why = f"already labelled ({network})" if network else f"the chain's {c.module} module account, no network's"
+            out.append(f"# {why}: nothing to add")
             block = [f"# {line}" for line in block]
         out += block
     if burners:

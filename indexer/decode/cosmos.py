@@ -129,6 +129,31 @@ def canonical_address(address: str, prefix: str) -> str:
     return "0x" + bech32_decode(address, prefix).hex()
 
 
+# Module accounts of the Cosmos SDK and ethermint (what AIOZ runs): no key holds them, and
+# some behave like a network's wallets to discover (every signer pays the fee collector).
+MODULE_NAMES = (
+    "fee_collector",
+    "distribution",
+    "mint",
+    "bonded_tokens_pool",
+    "not_bonded_tokens_pool",
+    "gov",
+    "transfer",
+    "evm",
+    "erc20",
+)
+
+
+def module_address(name: str) -> bytes:
+    """A module account's 20 bytes, as the SDK derives them (sha256 of the name, truncated)."""
+    return hashlib.sha256(name.encode()).digest()[:20]
+
+
+def module_accounts() -> dict[str, str]:
+    """The stored (``0x`` hex) form of each module account of :data:`MODULE_NAMES` → its name."""
+    return {"0x" + module_address(name).hex(): name for name in MODULE_NAMES}
+
+
 def tx_hash(tx_base64: str) -> str:
     """CometBFT's transaction hash: upper-case hex of sha256 over the transaction bytes."""
     return hashlib.sha256(base64.b64decode(tx_base64)).hexdigest().upper()

@@ -29,8 +29,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from indexer.decode.cosmos import module_address
 from indexer.demo.evm_scenario import DAY, ValueTransfer
-from indexer.localchains.cometbft_chain import CometChain, module_address
+from indexer.localchains.cometbft_chain import CometChain
 
 DENOM = "attoaioz"
 AIOZ = 10**18

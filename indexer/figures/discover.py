@@ -59,6 +59,8 @@ class Candidate:
     score: float
     evidence: Evidence
     labelled: tuple[str, ...] = ()
+    module: str | None = None
+    """On a Cosmos chain: the name of the module account this address is (no network's)."""
 
     def as_json(self) -> dict[str, Any]:
         """The design contract's JSON shape (days as ISO strings, amounts as strings)."""
@@ -71,6 +73,7 @@ class Candidate:
             "address": self.address,
             "score": self.score,
             "evidence": evidence,
+            "module": self.module,
         }
 
 

@@ -22,16 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from indexer.decode.cosmos import bech32_encode
+from indexer.decode.cosmos import bech32_encode, module_address
 
 # (tx id, idx, src 0x, dst 0x, denom, amount, height, block time)
 Movement = tuple[str, int, str | None, str | None, str, int, int, int]
 _COINS_PER_EVENT = 1000
-
-
-def module_address(name: str) -> bytes:
-    """A module account's 20 bytes, as the SDK derives them (sha256 of the name, truncated)."""
-    return hashlib.sha256(name.encode()).digest()[:20]
 
 
 @dataclass

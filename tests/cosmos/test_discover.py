@@ -122,3 +122,9 @@ def test_discover_finds_each_hidden_wallet_first_on_a_cosmos_chain(db_url: str, 
     )
     wrong = misses(scenario, answer, {name: "0x" + raw.hex() for name, raw in account.items()})
     assert not wrong, "\n".join(wrong)
+    # Every signer pays the fee collector, so it ranks among the collectors: named as a module.
+    fee_collector = "0x" + hashlib.sha256(b"fee_collector").digest()[:20].hex()
+    named = {c["address"]: c["module"] for c in answer if c["module"]}
+    assert named.get(fee_collector) == "fee_collector", f"the fee collector is not named a module: {named}"
+    wrong_names = {a: n for a, n in named.items() if a != "0x" + hashlib.sha256(n.encode()).digest()[:20].hex()}
+    assert not wrong_names, f"named modules whose address is not the module's: {wrong_names}"
