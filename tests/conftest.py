@@ -22,7 +22,9 @@ import pytest
 from indexer.store.embedded import EmbeddedPostgres
 from indexer.store.migrate import migrate
 
-TEMPLATE = "depin_template"
+# One template per pytest-xdist worker: with DEPIN_TEST_DATABASE_URL every worker shares
+# one server, and a shared template would be dropped while another worker clones it.
+TEMPLATE = f"depin_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 _counter = itertools.count()
 
 
@@ -74,13 +76,20 @@ def template_url(pg_server: str) -> str:
     """A migrated database that every test database is cloned from."""
 
     async def build() -> None:
-        conn = await asyncpg.connect(pg_server)
-        await conn.execute(f"drop database if exists {TEMPLATE}")
-        await conn.execute(f"create database {TEMPLATE}")
-        await conn.close()
-        conn = await asyncpg.connect(with_database(pg_server, TEMPLATE))
-        await migrate(conn)
-        await conn.close()
+        admin = await asyncpg.connect(pg_server)
+        try:
+            # Roles are the server's, not a database's: workers sharing a server migrate
+            # one at a time, or two would race to create the same role.
+            await admin.execute("select pg_advisory_lock(7270001)")
+            await admin.execute(f"drop database if exists {TEMPLATE}")
+            await admin.execute(f"create database {TEMPLATE}")
+            conn = await asyncpg.connect(with_database(pg_server, TEMPLATE))
+            try:
+                await migrate(conn)
+            finally:
+                await conn.close()
+        finally:
+            await admin.close()
 
     asyncio.run(build())
     return with_database(pg_server, TEMPLATE)

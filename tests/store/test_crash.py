@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.conftest import TEMPLATE
 from tests.store.helpers import fingerprint
 
 LAST_BLOCK = 59_999  # 180,000 flows in 300 batches: long enough to be killed many times
@@ -79,7 +80,7 @@ async def test_kill_9_at_random_points_then_resume_equals_clean_run(
     # A clean run into a fresh database must give identical tables.
     admin = await asyncpg.connect(pg_server)
     await admin.execute("drop database if exists crash_clean with (force)")
-    await admin.execute("create database crash_clean template depin_template")
+    await admin.execute(f"create database crash_clean template {TEMPLATE}")
     await admin.close()
     clean_url = db_url.replace(db_url.split("?")[0].rsplit("/", 1)[1], "crash_clean")
     child = _run_child(clean_url)
