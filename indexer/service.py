@@ -27,7 +27,8 @@ from indexer import metrics
 from indexer.chains.registry import Ingestor, UnsupportedChain, build_client, build_ingestor
 from indexer.chains.rpc import RpcClient
 from indexer.errors import Interrupted, UsageError
-from indexer.figures.refresh import record_failure
+from indexer.figures.refresh import database_now, record_failure
+from indexer.redact import redact_text
 from indexer.retry import Backoff
 from indexer.signals import STOP_SIGNALS
 from indexer.store.locks import try_lock_job, unlock_job
@@ -221,6 +222,7 @@ class Service:
         async with self.pool.acquire() as conn:
             if not await try_lock_job(conn, "refresh"):
                 return
+            began = await database_now(conn)
             try:
                 started = time.perf_counter()
                 await self.refresh(conn)
@@ -231,7 +233,7 @@ class Service:
                 metrics.REFRESH_FAILURES.labels(type(exc).__name__).inc()
                 log.error("refresh failed: %s: %s", type(exc).__name__, exc, exc_info=True)
                 if not conn.is_closed():
-                    await record_failure(conn, exc)
+                    await record_failure(conn, exc, began)
             finally:
                 if not conn.is_closed():
                     await unlock_job(conn, "refresh")
@@ -286,7 +288,8 @@ class Service:
 async def _record_status(
     conn: asyncpg.Connection, chain: str, head: int | None, final: int | None, error: str | None
 ) -> None:
-    await conn.execute(_SQL["record_status"], chain, head, final, error)
+    # The error is shown by the API (/v1/freshness, the dashboard): never an endpoint's key.
+    await conn.execute(_SQL["record_status"], chain, head, final, error and redact_text(error))
 
 
 def _now() -> datetime:

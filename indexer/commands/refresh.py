@@ -9,7 +9,7 @@ import asyncpg
 
 from indexer.errors import DatabaseError
 from indexer.figures.reference import sync_reference
-from indexer.figures.refresh import record_failure, refresh
+from indexer.figures.refresh import database_now, record_failure, refresh
 from indexer.store.database import connect, database_url
 from indexer.store.migrate import migrate
 from schemas.config import Config
@@ -30,6 +30,7 @@ async def _refresh(url: str, config: Config) -> None:
     conn = await connect(url)
     try:
         await migrate(conn)
+        started = await database_now(conn)
         try:
             changes = await sync_reference(conn, config)
             stats = await refresh(conn)
@@ -38,7 +39,7 @@ async def _refresh(url: str, config: Config) -> None:
             # figures are behind, not only this process's stderr.
             if conn.is_closed():
                 raise
-            error = await record_failure(conn, exc)
+            error = await record_failure(conn, exc, started)
             if isinstance(exc, asyncpg.PostgresError):
                 raise DatabaseError(f"refresh failed: {error}") from exc
             raise

@@ -11,14 +11,18 @@ history; one transaction, so readers see the old figures or the new ones, never 
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
+from indexer.redact import redact_text
 from indexer.store.locks import lock_for_transaction
 from indexer.store.sqlfiles import queries
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -80,13 +84,24 @@ async def refresh(conn: asyncpg.Connection) -> RefreshStats:
     return stats
 
 
-async def record_failure(conn: asyncpg.Connection, exc: BaseException) -> str:
-    """Record that a refresh failed with ``exc`` (after its transaction rolled back) in
-    core.refresh_status, so analytics.freshness.last_error, /readyz and the dashboard show
-    it; return the text recorded. Every runner of a refresh calls this: the service and
-    ``depin-indexer refresh``."""
-    error = f"{type(exc).__name__}: {exc}"
-    await conn.execute(queries("figures")["record_refresh_failure"], error)
+async def database_now(conn: asyncpg.Connection) -> datetime:
+    """The database's clock: pass it to :func:`record_failure` as the refresh's start."""
+    now: datetime = await conn.fetchval(queries("figures")["database_now"])
+    return now
+
+
+async def record_failure(conn: asyncpg.Connection, exc: BaseException, started: datetime) -> str:
+    """Record that a refresh started at ``started`` (:func:`database_now`) failed with ``exc`` (after its
+    transaction rolled back) in core.refresh_status, so analytics.freshness.last_error,
+    /readyz and the dashboard show it; return the error's text. Every runner of a refresh
+    calls this: the service and ``depin-indexer refresh``. A failure to record is logged,
+    never raised: the refresh's own error is the one to report."""
+    # Shown by the API (/v1/freshness, the dashboard): a DSN's password never.
+    error = redact_text(f"{type(exc).__name__}: {exc}")
+    try:
+        await conn.execute(queries("figures")["record_refresh_failure"], error, started)
+    except (asyncpg.PostgresError, OSError) as record_exc:
+        log.warning("could not record the refresh failure: %s: %s", type(record_exc).__name__, record_exc)
     return error
 
 

@@ -28,6 +28,10 @@ create table core.chain_progress (
     chain          text collate "C" primary key,
     newest_flow_at timestamptz not null
 );
+-- A database upgraded with flows already stored starts from them, not empty (a quiet
+-- chain may wait days for its next flow).
+insert into core.chain_progress (chain, newest_flow_at)
+select chain, max(block_time) from core.flows group by chain;
 
 -- The outcome of refreshes: one row. last_success_at is set in the refresh's own
 -- transaction (a rolled-back refresh leaves it as it was); a failure is recorded after
@@ -74,8 +78,8 @@ comment on view analytics.freshness is
     'Per chain: how far it is indexed and when, when the figures were last refreshed, how many days wait for a refresh, and the last error. Figures in the other analytics views are as of last_refresh.';
 comment on column analytics.freshness.chain is 'Configured chain name.';
 comment on column analytics.freshness.indexed_block is 'Block (EVM), slot (Solana) or height (Cosmos) everything is indexed up to; NULL before the first batch.';
-comment on column analytics.freshness.indexed_time is 'Block time of indexed_block when its block is stored (the unfinalised window of a chain followed at its head), else of the newest flow indexed: then a lower bound, since blocks without flows after it leave no time.';
+comment on column analytics.freshness.indexed_time is 'Block time of indexed_block when its block is stored (the unfinalised window of a chain followed at its head), else of the newest flow indexed. That one is an estimate: blocks without flows after it leave no time, and on Solana, where each followed address is walked in turn, it may belong to an address walked further than the chain-wide cursor (indexed_block).';
 comment on column analytics.freshness.last_refresh is 'When a refresh last succeeded (the same for every chain: a refresh recomputes all of them); NULL: never.';
 comment on column analytics.freshness.dirty_days is 'UTC days of this chain with flows or prices changed since the last refresh took them: the figures of those days are not current yet.';
-comment on column analytics.freshness.dirty_since is 'When the oldest of those days was marked; NULL when none waits.';
+comment on column analytics.freshness.dirty_since is 'When the longest-waiting of those days was first marked (a day marked again keeps its first time); NULL when none waits.';
 comment on column analytics.freshness.last_error is 'The last ingest error of the chain (NULL after a success), else the last refresh error, prefixed ''refresh: '' (NULL after a successful refresh).';

@@ -24,7 +24,9 @@ comment on column core.dirty_days.flows is
     'The flows of this day changed (not only labels or prices): the refresh recomputes its core.pair_days rows.';
 
 -- The one marking function gains the flag (default: flows unchanged). An existing mark
--- keeps a true flag: a price import after a write still recomputes the day's pairs.
+-- keeps a true flag: a price import after a write still recomputes the day's pairs. A mark
+-- again keeps its first marked_at (analytics.freshness.dirty_since: how long the oldest day
+-- has waited); the DO UPDATE still locks the row, as 0050 needs.
 drop function core.mark_dirty(text[], date[]);
 create function core.mark_dirty(p_chains text[], p_days date[], p_flows boolean default false) returns integer
 language sql volatile
@@ -33,7 +35,7 @@ as $$
         insert into core.dirty_days (chain, day, flows)
         select distinct c, d, p_flows from unnest(p_chains, p_days) as u(c, d)
         on conflict (chain, day) do update
-            set marked_at = now(), flows = core.dirty_days.flows or excluded.flows
+            set flows = core.dirty_days.flows or excluded.flows
         returning 1
     )
     select count(*)::integer from marked

@@ -18,11 +18,18 @@ returning d.chain, d.day, d.flows
 -- (analytics.freshness: last_refresh).
 update core.refresh_status set last_success_at = now(), last_error = null
 
+-- database_now --
+-- The database's clock: when a refresh starts, to compare with last_success_at (written
+-- by now() too) whatever the skew of the runner's clock.
+select now()
+
 -- record_refresh_failure --
 -- After a failed refresh rolled back, by whoever ran it (the service, `depin-indexer
 -- refresh`): $1 the error (analytics.freshness: last_error; the success time stays as it
--- was, written by the refresh itself).
+-- was, written by the refresh itself), $2 when the failed run started. A refresh that
+-- succeeded since (another runner's) is newer news: the failure does not cover it.
 update core.refresh_status set last_failure_at = now(), last_error = $1
+where last_success_at is null or last_success_at < $2
 
 -- drop_daily_revenue --
 delete from rollup.revenue_daily r using unnest($1::text[], $2::date[]) u(c, d)

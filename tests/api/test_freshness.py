@@ -77,6 +77,24 @@ async def test_dirty_days_a_stored_block_and_errors_show(populated: tuple[str, d
         await conn.close()
 
 
+async def test_a_day_marked_again_keeps_the_time_it_first_waited_from(
+    populated: tuple[str, dict[str, Decimal]],
+) -> None:
+    # At the head every batch marks today again: dirty_since must still say how long the
+    # oldest day has waited, not when it was last touched.
+    db_url, _ = populated
+    conn = await asyncpg.connect(db_url)
+    try:
+        first = datetime(2024, 3, 1, 9, tzinfo=UTC)
+        await conn.execute("insert into core.dirty_days (chain, day, marked_at) values ('solana', '2024-02-01', $1)", first)
+        await conn.execute("select core.mark_dirty(array['solana'], array['2024-02-01'::date], true)")
+        [row] = await _freshness(db_url)
+        assert (row["dirty_days"], row["dirty_since"]) == (1, first)
+        assert await conn.fetchval("select flows from core.dirty_days where day = '2024-02-01'") is True
+    finally:
+        await conn.close()
+
+
 async def test_a_batch_moves_the_indexed_time_forward_only(db_url: str) -> None:
     from indexer.decode.columns import FlowColumns
     from indexer.store.writer import Checkpoint, write_batch
@@ -230,3 +248,39 @@ async def test_a_failed_refresh_from_the_cli_is_a_row_too(
         assert row["last_refresh"] > before
     finally:
         await blocker.close()
+
+
+async def test_errors_shown_by_the_api_carry_no_secret(db_url: str) -> None:
+    from indexer.figures.refresh import record_failure
+    from indexer.service import _record_status
+
+    secret = "https://rpc.example/v2/KEY123SECRET and postgresql://indexer:pw-S3CRET@db:5432/depin"
+    conn = await asyncpg.connect(db_url)
+    try:
+        await record_failure(conn, RuntimeError(f"refresh broke near {secret}"), datetime.now(UTC))
+        await _record_status(conn, "solana", None, None, error=f"RpcError: {secret}")
+        stored = [
+            await conn.fetchval("select last_error from core.refresh_status"),
+            await conn.fetchval("select last_error from core.chain_status where chain = 'solana'"),
+        ]
+    finally:
+        await conn.close()
+    for text in stored:
+        assert "KEY123SECRET" not in text and "pw-S3CRET" not in text, text
+        assert "rpc.example" in text, "the host stays: it says which endpoint failed"
+
+
+async def test_a_failure_does_not_cover_a_success_that_came_after_it_started(db_url: str) -> None:
+    from indexer.figures.refresh import database_now, record_failure
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        started = await database_now(conn)
+        # Another runner's refresh succeeds while this one is failing.
+        await conn.execute("update core.refresh_status set last_success_at = now() + interval '1 second'")
+        await record_failure(conn, RuntimeError("lock timeout"), started)
+        assert await conn.fetchval("select last_error from core.refresh_status") is None
+        await record_failure(conn, RuntimeError("lock timeout"), started + timedelta(seconds=5))
+        assert await conn.fetchval("select last_error from core.refresh_status") == "RuntimeError: lock timeout"
+    finally:
+        await conn.close()
