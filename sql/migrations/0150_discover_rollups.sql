@@ -14,7 +14,8 @@
 --                        of discover reads it, to choose which addresses to look at closely.
 --
 -- Days whose flows changed since the last refresh are read from core.flows instead, so
--- discover's answer never depends on when the refresh last ran. A mark now says whether
+-- the evidence discover shows is exact whenever the refresh last ran (which addresses it
+-- looks at closely, chosen from the monthly rows, can differ a little). A mark now says whether
 -- the flows of its day changed (writers, deletes, repairs) or only what is derived from
 -- them (labels, prices): only the first kind recomputes the day's pair rows.
 

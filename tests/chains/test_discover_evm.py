@@ -157,22 +157,25 @@ def _play(chain: LocalEvm, scenarios: list[Scenario], tokens: dict[int, _Token])
     sent: list[tuple[int, Action]] = []
     mined = count = 0
     for bucket in sorted(blocks):
-        for part in [sorted(blocks[bucket])]:
-            txs = []
-            trades = [(tokens[seed], action) for _, seed, _, action in part if _noise(action)]
-            if trades:
-                txs.append(_moves(router, owner, trades))
-                sent.append((-1, trades[0][1]))
-            for _, seed, _, action in part:
-                if not _noise(action):
-                    txs.append(tokens[seed].transaction(action))
-                    sent.append((seed, action))
-            for tx in txs:
-                tx["nonce"] = hex(next(nonce[tx["from"]]))  # automine is off: many per sender per block
-            hashes += chain.batch([("eth_sendTransaction", [tx]) for tx in txs])
-            mined = max(mined + 1, max(t for t, *_ in part))
-            chain.call("evm_mine", mined)  # the block at that time
-            count += 1
+        part = sorted(blocks[bucket])
+        txs = []
+        # In time order (anvil runs --order fifo): consecutive trades share one Router
+        # transaction, every other action is its own.
+        for is_trade, run in itertools.groupby(part, key=lambda item: _noise(item[3])):
+            items = list(run)
+            if is_trade:
+                txs.append(_moves(router, owner, [(tokens[seed], action) for _, seed, _, action in items]))
+                sent.append((-1, items[0][3]))
+                continue
+            for _, seed, _, action in items:
+                txs.append(tokens[seed].transaction(action))
+                sent.append((seed, action))
+        for tx in txs:
+            tx["nonce"] = hex(next(nonce[tx["from"]]))  # automine is off: many per sender per block
+        hashes += chain.batch([("eth_sendTransaction", [tx]) for tx in txs])
+        mined = max(mined + 1, max(t for t, *_ in part))
+        chain.call("evm_mine", mined)  # the block at that time
+        count += 1
     for k in range(0, len(hashes), 1000):
         receipts = chain.batch([("eth_getTransactionReceipt", [h]) for h in hashes[k : k + 1000]])
         failed = [
