@@ -5,6 +5,17 @@
 
 const COLOURS = ["#2f6fde", "#e07b24", "#2a9d5c", "#b8406a", "#7b57c9", "#8c8c2e"];
 const charts = {};
+// Each show() is one generation: answers of a superseded one (the user picked again before
+// they came) are dropped, so two networks' figures never mix on the page.
+let generation = 0;
+
+class Superseded extends Error {}
+
+async function fresh(url, mine) {
+  const body = await getJSON(url);
+  if (mine !== generation) throw new Superseded();
+  return body;
+}
 
 function api(path, params) {
   const query = new URLSearchParams(params || {}).toString();
@@ -41,10 +52,6 @@ function num(value) {
   return value === null || value === undefined ? null : Number(value);
 }
 
-function usd(value) {
-  return value === null ? "no price" : "$" + Number(value).toLocaleString("en-US", {maximumFractionDigits: 2});
-}
-
 function when(text) {
   return text ? text.replace("T", " ").replace(/(:\d\d)(\.\d+)?\+00:00$/, "$1 UTC") : "never";
 }
@@ -70,9 +77,9 @@ function fill(select, values, chosen) {
   select.replaceChildren(...values.map((v) => new Option(v, v, false, v === chosen)));
 }
 
-async function showFreshness() {
+async function showFreshness(mine) {
   const url = api("freshness");
-  const body = await getJSON(url);
+  const body = await fresh(url, mine);
   const banner = document.getElementById("freshness");
   banner.replaceChildren("Figures as of the last refresh: ", link(when(body.last_refresh), url, "last-refresh"));
   for (const c of body.chains) {
@@ -88,10 +95,10 @@ async function showFreshness() {
   banner.classList.toggle("stale", body.chains.some((c) => c.dirty_days > 0 || c.last_error));
 }
 
-async function showRevenue(network) {
+async function showRevenue(network, mine) {
   const url = api("revenue/monthly", {network});
   document.getElementById("revenue-source").href = url;
-  const rows = (await getJSON(url)).revenue;
+  const rows = (await fresh(url, mine)).revenue;
   const labels = [...new Set(rows.map((r) => r.month.slice(0, 7)))];
   const tokens = [...new Set(rows.map((r) => r.token))];
   const series = (field) => tokens.map((token, i) => ({
@@ -110,10 +117,10 @@ async function showRevenue(network) {
     options: {...common, scales: {y: {title: {display: true, text: "tokens"}}}}});
 }
 
-async function showUtilisation(network) {
+async function showUtilisation(network, mine) {
   const url = api("utilisation", {network, granularity: "month"});
   document.getElementById("utilisation-source").href = url;
-  const rows = (await getJSON(url)).utilisation;
+  const rows = (await fresh(url, mine)).utilisation;
   const labels = rows.map((r) => r.period.slice(0, 7) + (r.partial ? " (partial)" : ""));
   draw("utilisation", {
     type: "line",
@@ -130,11 +137,11 @@ async function showUtilisation(network) {
   });
 }
 
-async function showNodes(network, month) {
+async function showNodes(network, month, mine) {
   const url = api("nodes", {network, month, limit: 10});
   document.getElementById("nodes-source").href = url;
   document.getElementById("nodes-month").textContent = month;
-  const page = await getJSON(url);
+  const page = await fresh(url, mine);
   const body = document.querySelector("#nodes tbody");
   body.replaceChildren();
   page.nodes.forEach((n, i) => {
@@ -164,9 +171,9 @@ async function showNodes(network, month) {
 }
 
 // The electricity assumptions that apply to the network: its own [[assumptions]] row, else '*'.
-async function showAssumptions(network) {
+async function showAssumptions(network, mine) {
   const url = api("assumptions");
-  const rows = (await getJSON(url)).assumptions;
+  const rows = (await fresh(url, mine)).assumptions;
   const row = rows.find((r) => r.network === network) || rows.find((r) => r.network === "*");
   const out = document.getElementById("assumptions");
   if (!row) {
@@ -180,13 +187,14 @@ async function showAssumptions(network) {
 }
 
 async function show() {
+  const mine = ++generation;
   const error = document.getElementById("error");
   error.hidden = true;
   try {
-    const networks = (await getJSON(api("networks"))).networks;
+    const networks = (await fresh(api("networks"), mine)).networks;
     const params = new URLSearchParams(window.location.search);
     const network = networks.find((n) => n.network === params.get("network")) || networks[0];
-    const freshness = showFreshness();
+    const freshness = showFreshness(mine);
     if (!network) {
       await freshness;
       throw new Error("no network is labelled yet: add [[labels]] to the config and refresh");
@@ -195,10 +203,11 @@ async function show() {
     const all = months(network);
     const month = all.includes(params.get("month")) ? params.get("month") : all[all.length - 1];
     fill(document.getElementById("month"), all, month);
-    await Promise.all([freshness, showRevenue(network.network), showUtilisation(network.network),
-      showAssumptions(network.network), month ? showNodes(network.network, month) : Promise.resolve()]);
+    await Promise.all([freshness, showRevenue(network.network, mine), showUtilisation(network.network, mine),
+      showAssumptions(network.network, mine), month ? showNodes(network.network, month, mine) : Promise.resolve()]);
     document.body.dataset.ready = `${network.network}/${month}`;
   } catch (e) {
+    if (e instanceof Superseded) return;  // a newer show() draws the page
     error.textContent = String(e.message || e);
     error.hidden = false;
     document.body.dataset.ready = "error";
