@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
-from indexer.chains.pipeline import next_or_failure, stop_fetcher
+from indexer.chains.pipeline import fewer_collections, next_or_failure, stop_fetcher
 from indexer.chains.rpc import RpcClient, RpcError
 from indexer.chains.solana_walk import WALK, Walk
 from indexer.chains.stats import SyncStats
@@ -222,7 +222,25 @@ class SolanaIngestor:
 
         ``to_block`` (a slot) is accepted for symmetry with EVM chains and stops each
         address's walk at that slot. ``progress(done, total, flows)`` counts addresses.
+
+        The garbage collector runs less often meanwhile: parsed answers are short-lived
+        (:func:`indexer.chains.pipeline.fewer_collections`).
         """
+        with fewer_collections():
+            return await self._sync(
+                conn, follow_head=follow_head, to_block=to_block, progress=progress, should_stop=should_stop
+            )
+
+    async def _sync(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        follow_head: bool = False,
+        to_block: int | None = None,
+        progress: Callable[[int, int, int], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> SyncStats:
+        """The body of :meth:`sync`."""
         stats = SyncStats()
         started = time.monotonic()
         stats.head = int(await self.client.call("getSlot", [{"commitment": self.commitment}]))
