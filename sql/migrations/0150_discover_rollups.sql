@@ -24,12 +24,15 @@ alter table core.dirty_days alter column flows set default false;
 comment on column core.dirty_days.flows is
     'The flows of this day changed (not only labels or prices): the refresh recomputes its core.pair_days rows.';
 
--- The one marking function gains the flag (default: flows unchanged). An existing mark
--- keeps a true flag: a price import after a write still recomputes the day's pairs. A mark
+-- The one marking function gains the flag. Its default is true (the flows changed), the
+-- safe side: a caller that forgets it recomputes the pairs for nothing, never misses them,
+-- and core.delete_flows (0060) marks its days as before. Marks for labels, tokens, prices
+-- and assumptions pass false. An existing mark keeps a true flag: a price import after a
+-- write still recomputes the day's pairs. A mark
 -- again keeps its first marked_at (analytics.freshness.dirty_since: how long the oldest day
 -- has waited); the DO UPDATE still locks the row, as 0050 needs.
 drop function core.mark_dirty(text[], date[]);
-create function core.mark_dirty(p_chains text[], p_days date[], p_flows boolean default false) returns integer
+create function core.mark_dirty(p_chains text[], p_days date[], p_flows boolean default true) returns integer
 language sql volatile
 as $$
     with marked as (
@@ -40,55 +43,6 @@ as $$
         returning 1
     )
     select count(*)::integer from marked
-$$;
-
--- Unchanged but for the flag: deleted flows change their days' flows.
-create or replace function core.delete_flows(
-    p_chain text,
-    p_first bigint,
-    p_last bigint,
-    p_since timestamptz,
-    p_until timestamptz,
-    p_txs text[] default null,
-    p_slots bigint[] default null
-) returns bigint
-language plpgsql volatile
-as $$
-declare
-    deleted bigint;
-    days date[];
-begin
-    if p_txs is null then
-        with gone as (
-            delete from core.flows f
-            where f.chain = p_chain and f.block between p_first and p_last
-              and f.block_time between p_since and p_until
-            returning f.block_time
-        )
-        select count(*), array_agg(distinct (block_time at time zone 'UTC')::date) into deleted, days from gone;
-    elsif p_slots is null then
-        with gone as (
-            delete from core.flows f
-            where f.chain = p_chain and f.tx = any(p_txs) and f.block between p_first and p_last
-              and f.block_time between p_since and p_until
-            returning f.block_time
-        )
-        select count(*), array_agg(distinct (block_time at time zone 'UTC')::date) into deleted, days from gone;
-    else
-        with gone as (
-            delete from core.flows f
-            using unnest(p_txs, p_slots) as t(tx, slot)
-            where f.chain = p_chain and f.tx = t.tx and f.block = t.slot
-              and f.block between p_first and p_last and f.block_time between p_since and p_until
-            returning f.block_time
-        )
-        select count(*), array_agg(distinct (block_time at time zone 'UTC')::date) into deleted, days from gone;
-    end if;
-    if days is not null then
-        perform core.mark_dirty(array_fill(p_chain, array[cardinality(days)]), days, true);
-    end if;
-    return deleted;
-end
 $$;
 
 create table core.pair_days (

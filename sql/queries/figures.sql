@@ -243,5 +243,5 @@ on conflict (day, symbol) do update set usd = excluded.usd
 -- mark_price_days --
 -- $1/$2: the (day, symbol) pairs imported. Every chain with a token of that symbol has
 -- its day recomputed, whether or not it had flows that day (a superset is safe).
-select core.mark_dirty(array_agg(t.chain), array_agg(p.day))
+select core.mark_dirty(array_agg(t.chain), array_agg(p.day), false)
 from unnest($1::date[], $2::text[]) p(day, symbol) join core.tokens t on t.symbol = p.symbol

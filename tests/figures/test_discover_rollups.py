@@ -146,3 +146,28 @@ async def test_rollups_follow_writes_and_rewinds_and_discover_reads_either_way(
             await rewind(conn, "c1", fork)
             stored = [f for f in stored if f[0] <= fork]
             await _check(conn, stored, f"after a rewind to block {fork}")
+
+
+async def test_labels_and_prices_mark_days_without_rebuilding_their_pairs(conn: asyncpg.Connection) -> None:
+    """A relabel or a price import changes figures, not flows: its marks leave the pair
+    rows alone; a write, and a reorg's delete, do rebuild them."""
+    await conn.execute("truncate core.flows, core.dirty_days, core.cursors, core.blocks, core.pair_days, core.address_months")
+    raw = {
+        "chains": {"c1": {"kind": "evm", "rpc": ["http://127.0.0.1:1"], "chain_id": 1}},
+        "tokens": [{"chain": "c1", "address": TOKENS[0], "symbol": "T0", "decimals": 18}],
+    }
+    await sync_reference(conn, parse_config(raw))
+    when = int(datetime(2024, 2, 1, 12, tzinfo=UTC).timestamp())
+    cols = FlowColumns("c1")
+    cols.append(1, f"0x{1:064x}", 0, TOKENS[0], ADDRESSES[0], ADDRESSES[1], 10**18, when)
+    await write_batch(conn, cols, [Checkpoint("c1", 1)])
+    flags = "select day, flows from core.dirty_days order by day"
+    assert [tuple(r) for r in await conn.fetch(flags)] == [(date(2024, 2, 1), True)], "a write rebuilds"
+    await refresh(conn)
+    labelled = {**raw, "labels": [{"network": "n", "chain": "c1", "address": ADDRESSES[1], "role": "revenue"}]}
+    await sync_reference(conn, parse_config(labelled))
+    assert [tuple(r) for r in await conn.fetch(flags)] == [(date(2024, 2, 1), False)], "a relabel does not"
+    await rewind(conn, "c1", 0)
+    assert [tuple(r) for r in await conn.fetch(flags)] == [(date(2024, 2, 1), True)], "a reorg's delete does"
+    await refresh(conn)
+    assert await conn.fetchval("select count(*) from core.pair_days") == 0
