@@ -15,12 +15,11 @@
 --
 -- Days whose flows changed since the last refresh are read from core.flows instead, so
 -- the evidence discover shows is exact whenever the refresh last ran (which addresses it
--- looks at closely, chosen from the monthly rows, can differ a little). A mark now says whether
--- the flows of its day changed (writers, deletes, repairs) or only what is derived from
--- them (labels, prices): only the first kind recomputes the day's pair rows.
+-- looks at closely, chosen from the monthly rows, can differ a little). A mark now says
+-- whether the flows of its day changed (writers, deletes, repairs) or only what is derived
+-- from them (labels, prices): only the first kind recomputes the day's pair rows.
 
 alter table core.dirty_days add column flows boolean not null default true;
-alter table core.dirty_days alter column flows set default false;
 comment on column core.dirty_days.flows is
     'The flows of this day changed (not only labels or prices): the refresh recomputes its core.pair_days rows.';
 
@@ -28,9 +27,9 @@ comment on column core.dirty_days.flows is
 -- safe side: a caller that forgets it recomputes the pairs for nothing, never misses them,
 -- and core.delete_flows (0060) marks its days as before. Marks for labels, tokens, prices
 -- and assumptions pass false. An existing mark keeps a true flag: a price import after a
--- write still recomputes the day's pairs. A mark
--- again keeps its first marked_at (analytics.freshness.dirty_since: how long the oldest day
--- has waited); the DO UPDATE still locks the row, as 0050 needs.
+-- write still recomputes the day's pairs. A day marked again keeps its first marked_at
+-- (analytics.freshness.dirty_since: how long the oldest day has waited); the DO UPDATE
+-- still locks the row, as 0050 needs.
 drop function core.mark_dirty(text[], date[]);
 create function core.mark_dirty(p_chains text[], p_days date[], p_flows boolean default true) returns integer
 language sql volatile
