@@ -1,6 +1,7 @@
 """``depin-indexer discover --chain NAME --token SYMBOL|ADDRESS``: candidate wallets, ranked.
 
-Reads ``core.flows`` in a read-only transaction and prints the best candidates of each
+Reads the rollups the refresh keeps of ``core.flows`` (and ``core.flows`` itself for days
+not refreshed yet) in a read-only transaction and prints the best candidates of each
 kind (distributor, collector, emission recipient, burner) with their evidence: a table,
 one JSON array (``--format json``) or ready-to-paste ``[[labels]]`` blocks (``--format
 toml``). It never writes a label: a person reviews the evidence and adds the label
