@@ -44,9 +44,19 @@ class Asset:
         """The file, or 304 when the browser already holds this version of it."""
         # no-cache: the browser keeps the file but asks each time, so an upgrade shows at once.
         headers = {"etag": self.etag, "cache-control": "no-cache"}
-        if request.headers.get("if-none-match") == self.etag:
+        held = _validators(request.headers.get("if-none-match", ""))
+        if self.etag in held or "*" in held:
             return Response(status_code=304, headers=headers)
+        if request.method == "HEAD":
+            headers["content-length"] = str(len(self.body))
+            return Response(media_type=self.media_type, headers=headers)
         return Response(self.body, media_type=self.media_type, headers=headers)
+
+
+def _validators(header: str) -> set[str]:
+    """The entity tags of an If-None-Match header, weak or strong alike (RFC 9110 compares
+    them weakly for it): a list, ``W/"..."``, or ``*`` (any version)."""
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
 def load_assets(root: Path = STATIC) -> dict[str, Asset]:
@@ -74,5 +84,5 @@ def add_dashboard(app: FastAPI) -> None:
             raise NotFound(f"the dashboard has no file {path!r}")
         return found.response(request)
 
-    app.add_api_route("/", dashboard, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/static/{path:path}", asset, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/", dashboard, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_api_route("/static/{path:path}", asset, methods=["GET", "HEAD"], include_in_schema=False)

@@ -75,6 +75,15 @@ async def test_the_page_and_its_assets_are_served_from_the_package(client: httpx
     assert chart.content.startswith(b"/*!\n * Chart.js v4.")
     again = await client.get("/static/vendor/chart.umd.min.js", headers={"if-none-match": chart.headers["etag"]})
     assert (again.status_code, again.content) == (304, b""), "a browser holding this version gets no body"
+    etag = chart.headers["etag"]
+    for held in (f"W/{etag}", f'"0000", {etag}', "*"):  # weak, in a list, any version
+        revalidated = await client.get("/static/vendor/chart.umd.min.js", headers={"if-none-match": held})
+        assert revalidated.status_code == 304, held
+    other = await client.get("/static/vendor/chart.umd.min.js", headers={"if-none-match": '"0000", W/"1111"'})
+    assert other.status_code == 200 and other.content == chart.content, "another version: the file"
+    head = await client.head("/static/vendor/chart.umd.min.js")
+    assert (head.status_code, head.content) == (200, b"")
+    assert int(head.headers["content-length"]) == len(chart.content) and head.headers["etag"] == etag
     missing = await client.get("/static/nothing.js")
     assert missing.status_code == 404 and "nothing.js" in missing.json()["error"]["message"]
     paths = set((await client.get("/openapi.json")).json()["paths"])
