@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 
 from indexer.chains import getlogs_limits
-from indexer.chains.pipeline import fewer_collections, next_or_failure, stop_fetcher
+from indexer.chains.pipeline import collecting_less, next_or_failure, stop_fetcher
 from indexer.chains.rpc import EndpointsExhausted, RpcClient, RpcError
 from indexer.chains.stats import SyncStats
 from indexer.decode import evm as evm_decode
@@ -317,6 +317,7 @@ class EvmIngestor:
         head = await self.source.head()
         return head, min(head, await self.source.final_head(self.config.finality, head))
 
+    @collecting_less
     async def sync(
         self,
         conn: asyncpg.Connection,
@@ -332,24 +333,9 @@ class EvmIngestor:
         ``should_stop`` is polled between ranges: the current range always commits or rolls
         back as a whole.
 
-        The garbage collector runs less often meanwhile: parsed answers are short-lived
-        (:func:`indexer.chains.pipeline.fewer_collections`).
+        The garbage collector runs less often meanwhile (:func:`indexer.chains.pipeline.collecting_less`):
+        parsed answers are short-lived.
         """
-        with fewer_collections():
-            return await self._sync(
-                conn, follow_head=follow_head, to_block=to_block, progress=progress, should_stop=should_stop
-            )
-
-    async def _sync(
-        self,
-        conn: asyncpg.Connection,
-        *,
-        follow_head: bool = False,
-        to_block: int | None = None,
-        progress: Callable[[int, int, int], None] | None = None,
-        should_stop: Callable[[], bool] = lambda: False,
-    ) -> SyncStats:
-        """The body of :meth:`sync`."""
         stats = SyncStats()
         started = time.monotonic()
         head, final = await self.targets()

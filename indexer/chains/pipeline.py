@@ -10,11 +10,12 @@ writing loop touches the database, so the cursor's commit alone orders batches.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -81,3 +82,18 @@ def fewer_collections() -> Iterator[None]:
         if _raised == 0 and _saved is not None:
             gc.set_threshold(*_saved)
             _saved = None
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def collecting_less(method: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
+    """Run the coroutine ``method`` (an ingestor's ``sync``) inside :func:`fewer_collections`."""
+
+    @functools.wraps(method)
+    async def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with fewer_collections():
+            return await method(*args, **kwargs)
+
+    return run

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
-from indexer.chains.pipeline import fewer_collections, next_or_failure, stop_fetcher
+from indexer.chains.pipeline import collecting_less, next_or_failure, stop_fetcher
 from indexer.chains.rpc import RpcClient, RpcError
 from indexer.chains.solana_walk import WALK, Walk
 from indexer.chains.stats import SyncStats
@@ -209,6 +209,7 @@ class SolanaIngestor:
         found += [r["account"] for r in known]
         return sorted(set(found), key=found.index)
 
+    @collecting_less
     async def sync(
         self,
         conn: asyncpg.Connection,
@@ -223,24 +224,9 @@ class SolanaIngestor:
         ``to_block`` (a slot) is accepted for symmetry with EVM chains and stops each
         address's walk at that slot. ``progress(done, total, flows)`` counts addresses.
 
-        The garbage collector runs less often meanwhile: parsed answers are short-lived
-        (:func:`indexer.chains.pipeline.fewer_collections`).
+        The garbage collector runs less often meanwhile (:func:`indexer.chains.pipeline.collecting_less`):
+        parsed answers are short-lived.
         """
-        with fewer_collections():
-            return await self._sync(
-                conn, follow_head=follow_head, to_block=to_block, progress=progress, should_stop=should_stop
-            )
-
-    async def _sync(
-        self,
-        conn: asyncpg.Connection,
-        *,
-        follow_head: bool = False,
-        to_block: int | None = None,
-        progress: Callable[[int, int, int], None] | None = None,
-        should_stop: Callable[[], bool] = lambda: False,
-    ) -> SyncStats:
-        """The body of :meth:`sync`."""
         stats = SyncStats()
         started = time.monotonic()
         stats.head = int(await self.client.call("getSlot", [{"commitment": self.commitment}]))
