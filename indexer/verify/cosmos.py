@@ -115,7 +115,7 @@ class CosmosVerifier(EvmVerifier):
                         if response.status_code == 200:
                             return int(response.json()["balance"]["amount"])
                         problems[redact_url(base)] = f"HTTP {response.status_code}"
-                        wait = retry_after(response)
+                        wait = retry_after(response.headers)
                         if wait is not None:  # the longest any endpoint asked for
                             asked = wait if asked is None else max(asked, wait)
                     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
