@@ -86,7 +86,9 @@ async def test_a_day_marked_again_keeps_the_time_it_first_waited_from(
     conn = await asyncpg.connect(db_url)
     try:
         first = datetime(2024, 3, 1, 9, tzinfo=UTC)
-        await conn.execute("insert into core.dirty_days (chain, day, marked_at) values ('solana', '2024-02-01', $1)", first)
+        await conn.execute(
+            "insert into core.dirty_days (chain, day, marked_at) values ('solana', '2024-02-01', $1)", first
+        )
         await conn.execute("select core.mark_dirty(array['solana'], array['2024-02-01'::date], true)")
         [row] = await _freshness(db_url)
         assert (row["dirty_days"], row["dirty_since"]) == (1, first)

@@ -103,7 +103,9 @@ async def test_run_follows_new_heights_and_stops_on_sigterm_with_the_exact_table
         assert max(r[6] for r in stored) <= cursor, "no flow above the committed cursor"
         status = await conn.fetchrow("select last_error from core.chain_status where chain = 'aioz-cosmos'")
         assert status is not None and status["last_error"] is None
-        print(f"SIGTERM at head {head_at_stop}: stopped in {took:.1f} s at height {cursor}, {len(stored):,} flows exact")
+        print(
+            f"SIGTERM at head {head_at_stop}: stopped in {took:.1f} s at height {cursor}, {len(stored):,} flows exact"
+        )
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -88,8 +88,12 @@ async def _stored(conn: asyncpg.Connection) -> tuple[dict[tuple[Any, ...], Any],
     }
     months = {
         (r["token"], r["address"], r["month"]): (
-            r["payouts"], r["receipts"], r["mints"], r["burns"],
-            None if r["minted"] is None else int(r["minted"]), None if r["burnt"] is None else int(r["burnt"]),
+            r["payouts"],
+            r["receipts"],
+            r["mints"],
+            r["burns"],
+            None if r["minted"] is None else int(r["minted"]),
+            None if r["burnt"] is None else int(r["burnt"]),
         )
         for r in await conn.fetch("select * from core.address_months where chain = 'c1'")
     }
@@ -123,13 +127,17 @@ async def _check(conn: asyncpg.Connection, flows: list[Flow], when: str) -> None
 async def test_rollups_follow_writes_and_rewinds_and_discover_reads_either_way(
     conn: asyncpg.Connection, history: list[list[Flow]], data: st.DataObject
 ) -> None:
-    await conn.execute("truncate core.flows, core.dirty_days, core.cursors, core.blocks, core.pair_days, core.address_months")
+    await conn.execute(
+        "truncate core.flows, core.dirty_days, core.cursors, core.blocks, core.pair_days, core.address_months"
+    )
     await sync_reference(
         conn,
         parse_config(
             {
                 "chains": {"c1": {"kind": "evm", "rpc": ["http://127.0.0.1:1"], "chain_id": 1}},
-                "tokens": [{"chain": "c1", "address": t, "symbol": f"T{i}", "decimals": 18} for i, t in enumerate(TOKENS)],
+                "tokens": [
+                    {"chain": "c1", "address": t, "symbol": f"T{i}", "decimals": 18} for i, t in enumerate(TOKENS)
+                ],
             }
         ),
     )
@@ -151,7 +159,9 @@ async def test_rollups_follow_writes_and_rewinds_and_discover_reads_either_way(
 async def test_labels_and_prices_mark_days_without_rebuilding_their_pairs(conn: asyncpg.Connection) -> None:
     """A relabel or a price import changes figures, not flows: its marks leave the pair
     rows alone; a write, and a reorg's delete, do rebuild them."""
-    await conn.execute("truncate core.flows, core.dirty_days, core.cursors, core.blocks, core.pair_days, core.address_months")
+    await conn.execute(
+        "truncate core.flows, core.dirty_days, core.cursors, core.blocks, core.pair_days, core.address_months"
+    )
     raw = {
         "chains": {"c1": {"kind": "evm", "rpc": ["http://127.0.0.1:1"], "chain_id": 1}},
         "tokens": [{"chain": "c1", "address": TOKENS[0], "symbol": "T0", "decimals": 18}],
