@@ -211,12 +211,13 @@ class RpcClient:
             raise result
         return result
 
-    async def batch(self, calls: Sequence[Call]) -> list[Any]:
+    async def batch(self, calls: Sequence[Call], *, parse: msgspec.json.Decoder | None = None) -> list[Any]:
         """Several calls in one JSON-RPC batch; each item is a result or an :class:`RpcError`.
 
         Transport failures are retried (on another endpoint when there is one); an item's
         JSON-RPC error is returned in its place, unless it looks like a rate limit, in
-        which case the whole batch is retried.
+        which case the whole batch is retried. ``parse``: a typed msgspec decoder for the
+        answer (the fields the caller reads; :func:`parse_json`).
         """
         if not calls:
             return []
@@ -224,12 +225,14 @@ class RpcClient:
             # More calls than a rate-limited endpoint takes in one period: sent in parts,
             # so the provider never sees more than its cap arrive at once.
             parts = range(0, len(calls), self._largest_batch)
-            return [r for start in parts for r in await self.batch(calls[start : start + self._largest_batch])]
+            return [
+                r for start in parts for r in await self.batch(calls[start : start + self._largest_batch], parse=parse)
+            ]
         errors: dict[str, str] = {}
         for attempt in range(self.max_attempts):
             endpoint = await self._interruptible(self._pick(), calls[0][0])
             try:
-                return await self._interruptible(self._send(endpoint, calls), calls[0][0])
+                return await self._interruptible(self._send(endpoint, calls, parse), calls[0][0])
             except RetryableRpcError as exc:
                 errors[endpoint.name] = exc.message
                 self._penalise(endpoint, attempt, exc.retry_after)
@@ -247,8 +250,8 @@ class RpcClient:
                         endpoint.name, calls[0][0], None, "the endpoint refuses even a single call"
                     ) from None
                 half = len(calls) // 2
-                first = await self.batch(calls[:half])
-                return first + await self.batch(calls[half:])
+                first = await self.batch(calls[:half], parse=parse)
+                return first + await self.batch(calls[half:], parse=parse)
         detail = "; ".join(f"{name}: {message}" for name, message in errors.items())
         raise EndpointsExhausted(
             f"{self.chain}: {calls[0][0]} failed {self.max_attempts} times on every endpoint ({detail})"
@@ -313,7 +316,7 @@ class RpcClient:
             delay = self.backoff.delay(endpoint.consecutive_failures)
         endpoint.penalty_until = time.monotonic() + delay
 
-    async def _send(self, endpoint: Endpoint, calls: Sequence[Call]) -> list[Any]:
+    async def _send(self, endpoint: Endpoint, calls: Sequence[Call], parse: msgspec.json.Decoder | None) -> list[Any]:
         ids = [next(self._ids) for _ in calls]
         single = len(calls) == 1
         body: Any = [
@@ -350,7 +353,7 @@ class RpcClient:
             self._count(endpoint, method, f"http_{status}")
             raise RetryableRpcError(endpoint.name, method, f"HTTP {status}", retry_after(headers))
         try:
-            payload = parse_json(raw)
+            payload = parse_json(raw, parse)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             self._count(endpoint, method, "bad_json")
             raise RetryableRpcError(
@@ -454,13 +457,20 @@ _JSON = msgspec.json.Decoder()
 _ENCODE = msgspec.json.Encoder().encode
 
 
-def parse_json(raw: bytes) -> Any:
+def parse_json(raw: bytes, typed: msgspec.json.Decoder | None = None) -> Any:
     """A response body as json.loads would return it, parsed by msgspec.
 
     What msgspec refuses but json.loads takes (NaN, a lone surrogate escape, a number
     beyond a float's range) goes to json.loads, so no answer parses differently than
     before; malformed JSON raises ValueError (or RecursionError) from either.
+
+    ``typed``: a decoder of the fields the caller reads (unknown fields dropped, the
+    rest as json.loads gives them). A body it refuses (another shape, or not JSON) is
+    parsed whole as above, for the caller's checks to name what is wrong.
     """
+    if typed is not None:
+        with contextlib.suppress(msgspec.MsgspecError):
+            return typed.decode(raw)
     try:
         return _JSON.decode(raw)
     except msgspec.DecodeError:

@@ -42,6 +42,7 @@ import asyncpg
 
 from indexer.chains.pipeline import collecting_less, next_or_failure, stop_fetcher
 from indexer.chains.rpc import RpcClient, RpcError
+from indexer.chains.solana_answer import TRANSACTIONS
 from indexer.chains.solana_walk import WALK, Walk
 from indexer.chains.stats import SyncStats
 from indexer.decode import solana as solana_decode
@@ -498,6 +499,8 @@ class SolanaIngestor:
                 await asyncio.sleep(0)
             end = start + DECODE_STEP
             refused += self.decode(txs[start:end], wanted[start:end], flows)
+        if refused:
+            refused = await self._with_whole_answers(refused)
         stats.transactions += len(txs)
         stats.undecodable += len(refused)
         unfinalised = [(tx_sig, tx["slot"]) for tx_sig, tx in zip(wanted, txs, strict=True) if tx["slot"] > final]
@@ -506,6 +509,11 @@ class SolanaIngestor:
         decoded = [tx for sig, tx in zip(wanted, txs, strict=True) if sig not in gone] if gone else txs
         accounts = owned_token_accounts(decoded, self._wallet_set, self.mints)
         return DecodedPage(flows, wanted, unfinalised, accounts, refused)
+
+    async def _with_whole_answers(self, refused: list[UndecodableRecord]) -> list[UndecodableRecord]:
+        """The records with each answer whole: the page was parsed for the decoder's fields."""
+        whole = await self.fetch_transactions([record[0] for record in refused], whole=True)
+        return [(sig, slot, reason, json.dumps(tx)) for (sig, slot, reason, _), tx in zip(refused, whole, strict=True)]
 
     def decode(
         self,
@@ -550,13 +558,18 @@ class SolanaIngestor:
         out.extend(kept)
         return refused
 
-    async def fetch_transactions(self, signatures: list[str]) -> list[dict[str, Any]]:
-        """getTransaction for each signature; nulls are retried, never skipped."""
+    async def fetch_transactions(self, signatures: list[str], *, whole: bool = False) -> list[dict[str, Any]]:
+        """getTransaction for each signature; nulls are retried, never skipped.
+
+        The answers hold the fields the decoder reads (:mod:`indexer.chains.solana_answer`),
+        or with ``whole`` everything the node sent.
+        """
         options = {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": self.commitment}
+        parse = None if whole else TRANSACTIONS
         found: dict[str, dict[str, Any]] = {}
         missing = list(signatures)
         for attempt in range(self.null_retries + 1):
-            answers = await self.client.batch([("getTransaction", [sig, options]) for sig in missing])
+            answers = await self.client.batch([("getTransaction", [sig, options]) for sig in missing], parse=parse)
             still: list[str] = []
             for sig, answer in zip(missing, answers, strict=True):
                 if isinstance(answer, RpcError):

@@ -26,6 +26,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from indexer.chains.rpc import parse_json
+from indexer.chains.solana_answer import TRANSACTIONS
 from indexer.decode.columns import FlowColumns
 from indexer.decode.solana import SolanaDecodeError, decode_transactions
 from tests.solana.scenario import World
@@ -203,3 +205,36 @@ def test_targeted_corruptions_are_caught(corpus: list[Any]) -> None:
                         continue
                     assert got == rows, (field, entry_list, i)
     assert caught > 500
+
+
+def _as_parsed(tx: dict[str, Any], typed: bool) -> Any:
+    """``tx`` as the RPC client hands it over: in a batch answer, parsed typed or whole."""
+    raw = json.dumps([{"jsonrpc": "2.0", "id": 7, "result": tx}]).encode()
+    return parse_json(raw, TRANSACTIONS if typed else None)[0]["result"]
+
+
+def _outcome(tx: Any, mints: set[str], original: dict[str, Any]) -> tuple[str, Any]:
+    """The rows, or the error's type and message; a message quoting part of the answer is
+    cut where the quote starts (the typed parse quotes fewer fields)."""
+    try:
+        return "rows", decode(tx, mints, original)
+    except SolanaDecodeError as exc:
+        return type(exc).__name__, str(exc).split("{'", 1)[0]
+
+
+def test_the_typed_parse_decodes_every_corruption_as_the_whole_answer_does(corpus: list[Any]) -> None:
+    """The ingestor parses answers for the decoder's fields only (indexer/chains/solana_answer.py).
+    Whatever a field holds, the decoder must then give the same rows or the same error as
+    on the whole answer: a field it reads but the types drop would show here."""
+    seen: set[str] = set()
+
+    @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(mutation(corpus))
+    def check(case: tuple[dict[str, Any], dict[str, Any], set[str], list[Any]]) -> None:
+        original, mutated, mints, _rows = case
+        whole = _outcome(_as_parsed(mutated, typed=False), mints, original)
+        assert _outcome(_as_parsed(mutated, typed=True), mints, original) == whole
+        seen.add(whole[0])
+
+    check()
+    assert {"rows", "SolanaDecodeError"} <= seen
