@@ -103,51 +103,72 @@ async def write_batch(
     async with conn.transaction():
         await conn.execute(_SQL["create_staging"])
         step("staging")
-        inserted = 0
-        if len(flows):
-            await conn.copy_records_to_table("flows_staging", records=flows.rows(), columns=STAGING_COLUMNS)
-            step("copy")
-            try:
-                async with conn.transaction():  # a savepoint
-                    status = await conn.execute(_SQL["move_flows"], flows.chain)
-            except asyncpg.UniqueViolationError:
-                status = await conn.execute(_SQL["move_flows_skipping_duplicates"], flows.chain)
-            inserted = int(status.rsplit(" ", 1)[1])
-            step("insert")
-            # Every staged day, not only days of rows that were new: a superset is safe.
-            days = [_EPOCH + timedelta(days=d) for d in flows.days()]
-            await conn.execute(_SQL["mark_days_dirty"], flows.chain, days)
+        inserted = await _move_flows(conn, flows, step) if len(flows) else 0
         step("dirty")
-        if blocks:
-            numbers, hashes, parents, times = zip(*blocks, strict=True)
-            await conn.execute(_SQL["upsert_blocks"], flows.chain, numbers, hashes, parents, times)
-        if forget_blocks_below is not None:
-            await conn.execute(_SQL["forget_blocks_below"], flows.chain, forget_blocks_below)
-        if unfinalised:
-            signatures, slots = zip(*unfinalised, strict=True)
-            await conn.execute(_SQL["upsert_unfinalised"], flows.chain, signatures, slots)
-        if token_accounts:
-            accounts = sorted(token_accounts)
-            columns = zip(*(token_accounts[a] for a in accounts), strict=True)
-            await conn.execute(_SQL["upsert_token_accounts"], flows.chain, accounts, *map(list, columns))
-        if undecodable:
-            # With the page's cursor: a crash cannot advance past a transaction unrecorded.
-            fields = [list(field) for field in zip(*undecodable, strict=True)]
-            await conn.execute(_SQL["record_undecodable"], flows.chain, *fields)
+        await _write_side_rows(conn, flows.chain, blocks, forget_blocks_below, unfinalised, token_accounts, undecodable)
         step("blocks")
         if len(flows):
             # Last before the cursors: the chain's row stays locked only until the commit.
             await conn.execute(_SQL["note_newest_flow"], flows.chain, max(flows.block_time))
-        for cp in checkpoints:
-            moved = await conn.fetchval(_SQL["advance_cursor"], cp.chain, cp.source, cp.block, cp.ref)
-            if moved is None:
-                current = await conn.fetchval(_SQL["read_cursor"], cp.chain, cp.source)
-                raise CursorConflict(
-                    f"{cp.chain}{'/' + cp.source if cp.source else ''}: cursor is at {current}, "
-                    f"refusing to move it back to {cp.block}; is another indexer running?"
-                )
+        await _advance_cursors(conn, checkpoints)
         step("cursor")
     return WriteResult(len(flows), inserted, len(blocks))
+
+
+async def _move_flows(conn: asyncpg.Connection, flows: FlowColumns, step: Callable[[str], None]) -> int:
+    """Stage ``flows``, move the new ones into core.flows, mark their days dirty; return how many were new."""
+    await conn.copy_records_to_table("flows_staging", records=flows.rows(), columns=STAGING_COLUMNS)
+    step("copy")
+    try:
+        async with conn.transaction():  # a savepoint
+            status = await conn.execute(_SQL["move_flows"], flows.chain)
+    except asyncpg.UniqueViolationError:
+        status = await conn.execute(_SQL["move_flows_skipping_duplicates"], flows.chain)
+    step("insert")
+    # Every staged day, not only days of rows that were new: a superset is safe.
+    days = [_EPOCH + timedelta(days=d) for d in flows.days()]
+    await conn.execute(_SQL["mark_days_dirty"], flows.chain, days)
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def _write_side_rows(
+    conn: asyncpg.Connection,
+    chain: str,
+    blocks: Sequence[BlockRow],
+    forget_blocks_below: int | None,
+    unfinalised: Sequence[tuple[str, int]],
+    token_accounts: Mapping[str, tuple[str, str, int, int]] | None,
+    undecodable: Sequence[tuple[str, int, str, str]],
+) -> None:
+    """What a batch stores beside its flows (see :func:`write_batch`), in its transaction."""
+    if blocks:
+        numbers, hashes, parents, times = zip(*blocks, strict=True)
+        await conn.execute(_SQL["upsert_blocks"], chain, numbers, hashes, parents, times)
+    if forget_blocks_below is not None:
+        await conn.execute(_SQL["forget_blocks_below"], chain, forget_blocks_below)
+    if unfinalised:
+        signatures, slots = zip(*unfinalised, strict=True)
+        await conn.execute(_SQL["upsert_unfinalised"], chain, signatures, slots)
+    if token_accounts:
+        accounts = sorted(token_accounts)
+        columns = zip(*(token_accounts[a] for a in accounts), strict=True)
+        await conn.execute(_SQL["upsert_token_accounts"], chain, accounts, *map(list, columns))
+    if undecodable:
+        # With the page's cursor: a crash cannot advance past a transaction unrecorded.
+        fields = [list(field) for field in zip(*undecodable, strict=True)]
+        await conn.execute(_SQL["record_undecodable"], chain, *fields)
+
+
+async def _advance_cursors(conn: asyncpg.Connection, checkpoints: Sequence[Checkpoint]) -> None:
+    """Move each cursor forward; :class:`CursorConflict` if one would move back."""
+    for cp in checkpoints:
+        moved = await conn.fetchval(_SQL["advance_cursor"], cp.chain, cp.source, cp.block, cp.ref)
+        if moved is None:
+            current = await conn.fetchval(_SQL["read_cursor"], cp.chain, cp.source)
+            raise CursorConflict(
+                f"{cp.chain}{'/' + cp.source if cp.source else ''}: cursor is at {current}, "
+                f"refusing to move it back to {cp.block}; is another indexer running?"
+            )
 
 
 async def rewind(conn: asyncpg.Connection, chain: str, fork_block: int) -> int:
