@@ -22,16 +22,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import sys
-import threading
 from collections import Counter
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from indexer.decode.cosmos import Bech32Error, canonical_address
 from indexer.localchains.cometbft_chain import CometChain, Height
+from indexer.localchains.loopback import LoopbackServer
 
 COMETBFT_VERSION = {"0.34": "0.34.29", "0.37": "0.37.4", "0.38": "0.38.12"}
 
@@ -55,25 +54,16 @@ def _fake_hash(*parts: object) -> str:
     return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest().upper()
 
 
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that went away (killed, timed out) is not the server's error.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-class CometRpcServer:
+class CometRpcServer(LoopbackServer):
     """A loopback CometBFT RPC server for one chain; a context manager returning its URL."""
 
+    thread_name = "cometbft-rpc"
+
     def __init__(self, chain: CometChain, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
         self.chain = chain
-        self.host = host
-        self.port = port
         self.calls: Counter[str] = Counter()
         self.results_not_ready: dict[int, int] = {}
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._cache: dict[tuple[str, int], bytes] = {}
         self._methods: dict[str, Callable[[dict[str, Any]], Any]] = {
             "status": self.status,
@@ -83,39 +73,8 @@ class CometRpcServer:
             "abci_query": self.abci_query,
         }
 
-    @property
-    def url(self) -> str:
-        """``http://host:port`` of the running server."""
-        if self._httpd is None:
-            raise RuntimeError("server not started")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> str:
-        """Serve in a background thread; return the URL."""
-        self._httpd = _QuietServer((self.host, self.port), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="cometbft-rpc", daemon=True
-        )
-        self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     # --- JSON-RPC ------------------------------------------------------------------------
 

@@ -25,17 +25,16 @@ from __future__ import annotations
 import base64
 import json
 import struct
-import sys
-import threading
 from collections import Counter
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from solders.account import Account
 from solders.pubkey import Pubkey
 
 from indexer.decode.solana import b58decode, b58encode
+from indexer.localchains.loopback import LoopbackServer
 from indexer.localchains.solana_ledger import (
     ACCOUNT_SIZE,
     RENT_EPOCH_EXEMPT,
@@ -143,29 +142,19 @@ def _limit(value: Any) -> int:
     return value
 
 
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that went away mid-request (killed, timed out) is not the server's
-        # error: no traceback for it. Anything else is still reported.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-class SolanaRpcServer:
+class SolanaRpcServer(LoopbackServer):
     """A loopback JSON-RPC server for one ledger; a context manager returning its URL."""
+
+    thread_name = "solana-rpc"
 
     def __init__(
         self, ledger: SolanaLedger, host: str = "127.0.0.1", port: int = 0, *, max_body_bytes: int = MAX_REQUEST_BODY
     ) -> None:
+        super().__init__(host, port)
         self.ledger = ledger
-        self.host = host
-        self.port = port
         self.max_body_bytes = max_body_bytes
         self.unavailable: set[str] = set()
         self.calls: Counter[str] = Counter()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._methods: dict[str, Callable[[list[Any]], Any]] = {
             "getTransaction": self.get_transaction,
             "getSignaturesForAddress": self.get_signatures_for_address,
@@ -187,40 +176,8 @@ class SolanaRpcServer:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        """``http://host:port`` of the running server."""
-        if self._httpd is None:
-            raise RuntimeError("server not started")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> str:
-        """Serve in a background thread; return the URL."""
-        handler = _handler_for(self)
-        self._httpd = _QuietServer((self.host, self.port), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="solana-rpc", daemon=True
-        )
-        self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     # --- JSON-RPC plumbing ----------------------------------------------------------------
 
