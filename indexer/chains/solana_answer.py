@@ -7,8 +7,9 @@ below and skips the rest; the decoder (:mod:`indexer.decode.solana`, standard li
 only) reads them as it reads ``json.loads`` output.
 
 Every field the decoder, :func:`indexer.decode.solana_accounts.owned_token_accounts` and
-the client's shape check read must be here (``tests/solana/test_answer_types.py``
-decodes real answers both ways and compares). Leaves are ``Any``: their checks stay the
+the client's shape check read must be here: ``tests/solana/test_answer_types.py``
+decodes real answers both ways and compares, ``tests/solana/test_decode_mutations.py``
+does so for every corruption of a field. Leaves are ``Any``: their checks stay the
 decoder's. An answer whose containers have other types (a list where an object belongs)
 fails to parse here and is parsed whole instead, so the decoder names what is wrong as
 before. What is recorded in ``core.undecodable_transactions`` is fetched again whole.
