@@ -199,6 +199,9 @@ EVENTS_PER_REQUEST = 10_000
 # Blocks of the first request, before the chain's density is known: a dense chain with a
 # wide max_block_range must not start with a million-log answer.
 FIRST_RANGE = 100
+# Logs decoded between two looks at the sockets: a 10,000-log answer decoded at once held
+# the writer's replies from Postgres and the next answer for about 15 ms.
+DECODE_STEP = 1_000
 # Successes to wait, after a refusal that named no limit, before the range grows again.
 _PATIENCE = 3
 
@@ -474,7 +477,10 @@ class EvmIngestor:
         logs, hi, checked = await self._logs_adaptive(lo, hi, final)
         flows = FlowColumns(self.name)
         try:
-            evm_decode.decode_transfer_logs(logs, self.token_map, flows)
+            for start in range(0, len(logs), DECODE_STEP):
+                if start:
+                    await asyncio.sleep(0)  # the other range's answer and the writer's replies
+                evm_decode.decode_transfer_logs(logs[start : start + DECODE_STEP], self.token_map, flows)
         except evm_decode.EvmReorgError as exc:
             # A removed log: the endpoint saw a reorg while answering. Refetch.
             raise InconsistentResponse(f"{self.name}: {exc}") from None
