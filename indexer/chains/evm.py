@@ -408,8 +408,9 @@ class EvmIngestor:
         Returns True if ``should_stop`` ended it (the fetcher asks it once a range, as the
         loop did before the pipeline; every range fetched is written).
 
-        Only the writer touches the database, one range after the other in block order,
-        so the cursor's commit alone orders them, as without the pipeline. When a write
+        Only the writer touches the database, ranges in block order (those already
+        waiting committed with the one taken, :func:`_with_waiting`), so the cursor's
+        commit alone orders them, as without the pipeline. When a write
         fails or finds the chain changed (a reorg), the ranges fetched ahead are dropped
         with the fetcher: the caller starts again from the stored cursor.
         """

@@ -2,7 +2,8 @@
 
 An ingestor runs a *fetcher* task that fetches and decodes batches into a bounded
 ``asyncio.Queue`` (memory holds at most its size more batches), ending with ``None``,
-while its own loop takes the batches in order and writes them, one transaction each:
+while its own loop takes the batches in order and writes them, one transaction each
+(the EVM ingestor commits the batches already waiting together with the one it took):
 Python parses and decodes on one core while Postgres writes on the other. Only the
 writing loop touches the database, so the cursor's commit alone orders batches.
 """
