@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 
 from indexer.chains import getlogs_limits
-from indexer.chains.pipeline import collecting_less, next_or_failure, stop_fetcher
+from indexer.chains.pipeline import collecting_less, in_steps, next_or_failure, stop_fetcher
 from indexer.chains.rpc import EndpointsExhausted, RpcClient, RpcError
 from indexer.chains.stats import SyncStats
 from indexer.decode import evm as evm_decode
@@ -199,8 +199,8 @@ EVENTS_PER_REQUEST = 10_000
 # Blocks of the first request, before the chain's density is known: a dense chain with a
 # wide max_block_range must not start with a million-log answer.
 FIRST_RANGE = 100
-# Logs decoded between two looks at the sockets: a 10,000-log answer decoded at once held
-# the writer's replies from Postgres and the next answer for about 15 ms.
+# Logs decoded between two looks at the sockets (pipeline.in_steps): a 10,000-log answer
+# decoded at once held the writer's replies and the next answer for about 15 ms.
 DECODE_STEP = 1_000
 # Successes to wait, after a refusal that named no limit, before the range grows again.
 _PATIENCE = 3
@@ -498,10 +498,8 @@ class EvmIngestor:
         logs, hi, checked = await self._logs_adaptive(lo, hi, final)
         flows = FlowColumns(self.name)
         try:
-            for start in range(0, len(logs), DECODE_STEP):
-                if start:
-                    await asyncio.sleep(0)  # the other range's answer and the writer's replies
-                evm_decode.decode_transfer_logs(logs[start : start + DECODE_STEP], self.token_map, flows)
+            async for part in in_steps(len(logs), DECODE_STEP):
+                evm_decode.decode_transfer_logs(logs[part], self.token_map, flows)
         except evm_decode.EvmReorgError as exc:
             # A removed log: the endpoint saw a reorg while answering. Refetch.
             raise InconsistentResponse(f"{self.name}: {exc}") from None
